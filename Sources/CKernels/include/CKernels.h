@@ -1,0 +1,107 @@
+// Vectorised Float32 kernels for the Tensors module.
+//
+// Every kernel is compiled three times (AVX-512, AVX2+FMA, baseline x86-64) and the loader picks
+// the best version for the running CPU, so one binary is fast everywhere. Transcendental functions
+// use polynomial approximations whose maximum errors are stated beside them in kernels.c.
+#ifndef INTERVENE_CKERNELS_H
+#define INTERVENE_CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Unary elementwise operations understood by `ik_unary` and `ik_unary_backward`.
+typedef enum {
+    IK_EXP = 0,
+    IK_LOG = 1,
+    IK_SQRT = 2,
+    IK_TANH = 3,
+    IK_SIGMOID = 4,
+    IK_RELU = 5,
+    IK_GELU_TANH = 6,
+    IK_GELU_ERF = 7,
+    IK_SILU = 8,
+    IK_NEG = 9,
+    IK_ABS = 10,
+    IK_SQUARE = 11,
+    IK_RSQRT = 12,
+    IK_RECIPROCAL = 13,
+} ik_unary_op;
+
+/// Binary elementwise operations understood by `ik_binary`.
+typedef enum {
+    IK_ADD = 0,
+    IK_SUB = 1,
+    IK_MUL = 2,
+    IK_DIV = 3,
+    IK_MAX = 4,
+    IK_MIN = 5,
+} ik_binary_op;
+
+/// y[i] = op(x[i]) for i < n. x and y may alias.
+void ik_unary(int op, const float *x, float *y, size_t n);
+
+/// dx[i] = dy[i] * op'(x[i]); `y` is the forward output (used where cheaper). `dx` may alias `dy`.
+void ik_unary_backward(int op, const float *x, const float *y, const float *dy, float *dx, size_t n);
+
+/// out[i] = a[i * sa] op b[i * sb] with strides sa, sb ∈ {0, 1}.
+void ik_binary(int op, const float *a, size_t sa, const float *b, size_t sb, float *out, size_t n);
+
+/// y[i] = a * x[i] + b.
+void ik_affine(const float *x, float a, float b, float *y, size_t n);
+
+/// y[i] += x[i].
+void ik_accumulate(float *y, const float *x, size_t n);
+
+/// Sum of x[0..<n] with several accumulators.
+float ik_sum(const float *x, size_t n);
+
+/// Sum of x[i] * y[i].
+float ik_dot(const float *x, const float *y, size_t n);
+
+/// Largest element of x[0..<n] (n > 0).
+float ik_max(const float *x, size_t n);
+
+/// Row-wise stable softmax of a rows × cols matrix. x and y may alias.
+void ik_softmax_rows(const float *x, float *y, size_t rows, size_t cols);
+
+/// Row-wise stable log-softmax.
+void ik_log_softmax_rows(const float *x, float *y, size_t rows, size_t cols);
+
+/// Backward of softmax: dx = y ⊙ (dy − Σ dy ⊙ y), per row.
+void ik_softmax_backward_rows(const float *y, const float *dy, float *dx, size_t rows, size_t cols);
+
+/// Backward of log-softmax: dx = dy − exp(y) Σ dy, per row.
+void ik_log_softmax_backward_rows(const float *y, const float *dy, float *dx, size_t rows, size_t cols);
+
+/// Layer norm per row: y = (x − μ) · rstd · w + b; writes mean and rstd per row.
+/// w and b may be NULL (identity scale, zero shift).
+void ik_layer_norm_rows(const float *x, const float *w, const float *b, float *y, float *mean,
+                        float *rstd, size_t rows, size_t cols, float eps);
+
+/// Backward of layer norm with respect to its input x (dx may be NULL) and accumulating into
+/// dw and db when they are non-NULL.
+void ik_layer_norm_backward_rows(const float *x, const float *w, const float *mean, const float *rstd,
+                                 const float *dy, float *dx, float *dw, float *db, size_t rows,
+                                 size_t cols);
+
+/// RMS norm per row: y = x · rsqrt(mean(x²) + eps) · w; writes rstd per row. w may be NULL.
+void ik_rms_norm_rows(const float *x, const float *w, float *y, float *rstd, size_t rows, size_t cols,
+                      float eps);
+
+/// Backward of RMS norm (dx may be NULL; dw accumulated when non-NULL).
+void ik_rms_norm_backward_rows(const float *x, const float *w, const float *rstd, const float *dy,
+                               float *dx, float *dw, size_t rows, size_t cols);
+
+/// Converts IEEE half floats to Float32.
+void ik_f16_to_f32(const uint16_t *x, float *y, size_t n);
+
+/// Converts bfloat16 to Float32.
+void ik_bf16_to_f32(const uint16_t *x, float *y, size_t n);
+
+/// Converts Float32 to IEEE half (round to nearest even).
+void ik_f32_to_f16(const float *x, uint16_t *y, size_t n);
+
+/// Raises glibc's mmap and trim thresholds so freed large buffers are reused without page faults.
+void ik_tune_malloc(void);
+
+#endif

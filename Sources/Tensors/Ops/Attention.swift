@@ -1,0 +1,163 @@
+import CKernels
+
+/// Which key positions each query may attend to.
+public struct AttentionMask: Sendable {
+    /// Queries attend only to keys at or before their own position. With a KV cache the queries
+    /// are the last `Sq` of `Sk` positions.
+    public var causal: Bool
+    /// Per example, per key position: true to attend, false to mask (padding). nil: all keys.
+    public var keyPadding: [[Bool]]?
+
+    /// A mask description.
+    public init(causal: Bool, keyPadding: [[Bool]]? = nil) {
+        self.causal = causal
+        self.keyPadding = keyPadding
+    }
+}
+
+/// Scaled dot-product attention in two differentiable steps, so that the probabilities can be
+/// read or replaced between them (pyvene's `attention_weight` site):
+///
+///     P = softmax(Q Kᵀ · scale + mask)        (B, H, Sq, Sk)
+///     O = P V  with heads merged head-major   (B, Sq, H·hd)
+///
+/// Q is (B, Sq, H·hd) and K, V are (B, Sk, Hkv·hd) with H a multiple of Hkv (grouped-query and
+/// multi-query attention: query head h reads key/value head h / (H / Hkv)). Inputs may be strided
+/// views (for example the q, k and v thirds of a fused projection): each head is read in place
+/// through BLAS leading dimensions, never copied or permuted.
+public enum Attention {
+    /// A (rows × hd) head slice of a (B, S, heads·hd) tensor as a BLAS operand.
+    static func head(_ t: Tensor, batch b: Int, head h: Int, headDim: Int) -> BLASOperand {
+        let p = t.storage.pointer + t.offset + b * t.strides[0] + h * headDim * t.strides[2]
+        return BLASOperand(pointer: p, rows: t.shape[1], cols: headDim, rowStride: t.strides[1], colStride: t.strides[2])!
+    }
+
+    /// Makes the last dimension unit-stride if it is not (rare: the layout BLAS needs).
+    static func headReadable(_ t: Tensor) -> Tensor {
+        t.strides[2] == 1 ? t.detached() : t.contiguousData()
+    }
+
+    /// Attention probabilities P = softmax(scale · Q Kᵀ + mask), shape (B, H, Sq, Sk).
+    public static func probabilities(query: Tensor, key: Tensor, heads: Int, kvHeads: Int, scale: Float,
+                                     mask: AttentionMask) -> Tensor {
+        precondition(query.rank == 3 && key.rank == 3, "attention expects (B, S, H·hd) query and key")
+        let batch = query.shape[0], sq = query.shape[1], sk = key.shape[1]
+        let headDim = query.shape[2] / heads
+        precondition(query.shape[2] == heads * headDim && key.shape[2] == kvHeads * headDim && heads % kvHeads == 0,
+                     "attention: widths \(query.shape[2]) / \(key.shape[2]) do not fit \(heads) heads and \(kvHeads) kv heads")
+        let q = headReadable(query), k = headReadable(key)
+        let group = heads / kvHeads
+        var out = Tensor(uninitializedShape: [batch, heads, sq, sk])
+        let dst = out.storage.pointer
+        let pad = mask.keyPadding
+        Parallel.forRanges(batch * heads, grain: Swift.max(1, 16384 / Swift.max(sq * sk * headDim / 64, 1))) { range in
+            for bh in range {
+                let b = bh / heads, h = bh % heads
+                let scores = dst + bh * sq * sk
+                let kT = transposedOperand(head(k, batch: b, head: h / group, headDim: headDim))
+                BLAS.gemm(head(q, batch: b, head: h, headDim: headDim), kT, into: scores, ldc: sk, alpha: scale)
+                applyMask(scores, queries: sq, keys: sk, causal: mask.causal, padding: pad?[b])
+                ik_softmax_rows(scores, scores, sq, sk)
+            }
+        }
+        let qd = q, kd = k
+        return out.recordingGradient(inputs: [query, key]) { [out] g, needs in
+            let dScores = Tensor.softmaxBackward(y: out, grad: g)
+            let dq: Tensor? = needs[0] ? Tensor.zeros([batch, sq, heads * headDim]) : nil
+            let dk: Tensor? = needs[1] ? Tensor.zeros([batch, sk, kvHeads * headDim]) : nil
+            let ds = dScores.storage.pointer
+            for b in 0..<batch {
+                for h in 0..<heads {
+                    let s = BLASOperand(pointer: ds + (b * heads + h) * sq * sk, rows: sq, cols: sk, rowStride: sk, colStride: 1)!
+                    if dq != nil {
+                        // dQ_h = scale · dS · K_h
+                        let target = dq!.storage.pointer + b * sq * heads * headDim + h * headDim
+                        BLAS.gemm(s, head(kd, batch: b, head: h / group, headDim: headDim), into: target,
+                                  ldc: heads * headDim, alpha: scale, beta: 1)
+                    }
+                    if dk != nil {
+                        // dK_kv += scale · dSᵀ · Q_h
+                        let target = dk!.storage.pointer + b * sk * kvHeads * headDim + (h / group) * headDim
+                        BLAS.gemm(transposedOperand(s), head(qd, batch: b, head: h, headDim: headDim), into: target,
+                                  ldc: kvHeads * headDim, alpha: scale, beta: 1)
+                    }
+                }
+            }
+            return [dq, dk]
+        }
+    }
+
+    /// Merged-head context O = P V, shape (B, Sq, H·hd).
+    public static func context(probabilities p: Tensor, value: Tensor, kvHeads: Int) -> Tensor {
+        let batch = p.shape[0], heads = p.shape[1], sq = p.shape[2], sk = p.shape[3]
+        let headDim = value.shape[2] / kvHeads
+        precondition(value.shape[1] == sk && value.shape[2] == kvHeads * headDim, "attention: value shape \(value.shape) does not fit probabilities \(p.shape)")
+        let group = heads / kvHeads
+        let pc = p.contiguousData(), v = headReadable(value)
+        var out = Tensor(uninitializedShape: [batch, sq, heads * headDim])
+        let dst = out.storage.pointer, pp = pc.basePointer
+        Parallel.forRanges(batch * heads, grain: Swift.max(1, 16384 / Swift.max(sq * sk * headDim / 64, 1))) { range in
+            for bh in range {
+                let b = bh / heads, h = bh % heads
+                let pm = BLASOperand(pointer: pp + bh * sq * sk, rows: sq, cols: sk, rowStride: sk, colStride: 1)!
+                BLAS.gemm(pm, head(v, batch: b, head: h / group, headDim: headDim),
+                          into: dst + b * sq * heads * headDim + h * headDim, ldc: heads * headDim)
+            }
+        }
+        return out.recordingGradient(inputs: [p, value]) { g, needs in
+            let gc = g.contiguousData()
+            let dp: Tensor? = needs[0] ? Tensor(uninitializedShape: [batch, heads, sq, sk]) : nil
+            let dv: Tensor? = needs[1] ? Tensor.zeros([batch, sk, kvHeads * headDim]) : nil
+            for b in 0..<batch {
+                for h in 0..<heads {
+                    let gh = head(gc, batch: b, head: h, headDim: headDim)
+                    if dp != nil {
+                        // dP_h = dO_h · V_hᵀ
+                        BLAS.gemm(gh, transposedOperand(head(v, batch: b, head: h / group, headDim: headDim)),
+                                  into: dp!.storage.pointer + (b * heads + h) * sq * sk, ldc: sk)
+                    }
+                    if dv != nil {
+                        // dV_kv += P_hᵀ · dO_h
+                        let pm = BLASOperand(pointer: pp + (b * heads + h) * sq * sk, rows: sq, cols: sk, rowStride: sk, colStride: 1)!
+                        BLAS.gemm(transposedOperand(pm), gh,
+                                  into: dv!.storage.pointer + b * sk * kvHeads * headDim + (h / group) * headDim,
+                                  ldc: kvHeads * headDim, beta: 1)
+                    }
+                }
+            }
+            return [dp, dv]
+        }
+    }
+
+    /// The transpose of an operand (same memory, flipped flag).
+    static func transposedOperand(_ op: BLASOperand) -> BLASOperand {
+        BLASOperand(transposeOf: op)
+    }
+
+    /// Sets masked scores to −∞ (exact zeros after softmax).
+    static func applyMask(_ scores: UnsafeMutablePointer<Float>, queries sq: Int, keys sk: Int, causal: Bool,
+                          padding: [Bool]?) {
+        if causal {
+            let shift = sk - sq
+            for i in 0..<sq {
+                let firstHidden = i + shift + 1
+                if firstHidden < sk {
+                    (scores + i * sk + firstHidden).update(repeating: -.infinity, count: sk - firstHidden)
+                }
+            }
+        }
+        if let padding {
+            for j in 0..<sk where !padding[j] {
+                for i in 0..<sq { scores[i * sk + j] = -.infinity }
+            }
+        }
+    }
+}
+
+extension BLASOperand {
+    /// The transpose of `op`, reading the same memory.
+    init(transposeOf op: BLASOperand) {
+        self.init(rawPointer: op.pointer, transposed: !op.transposed, leadingDimension: op.leadingDimension,
+                  rows: op.cols, cols: op.rows)
+    }
+}
