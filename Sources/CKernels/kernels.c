@@ -10,9 +10,6 @@
 #include "CKernels.h"
 #include <math.h>
 #include <string.h>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #if defined(__x86_64__) && defined(__clang__)
 #define IK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
@@ -499,11 +496,4 @@ void ik_f32_to_f16(const float *x, uint16_t *y, size_t n) {
         }
         y[i] = h;
     }
-}
-
-void ik_tune_malloc(void) {
-#if defined(__GLIBC__)
-    mallopt(M_MMAP_THRESHOLD, 512 << 20);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
-#endif
 }

@@ -1,1 +1,36 @@
-print("bench")
+import Foundation
+import Tensors
+
+/// `intervene-bench WORKLOAD [--reps N]`: measures one workload of ../shared/bench/WORKLOADS.md
+/// and prints one JSON object. Build with `-c release`.
+let usage = """
+usage: intervene-bench WORKLOAD [--reps N]
+workloads: engine
+"""
+
+var arguments = Array(CommandLine.arguments.dropFirst())
+var reps = 9
+if let i = arguments.firstIndex(of: "--reps") {
+    guard i + 1 < arguments.count, let n = Int(arguments[i + 1]), n > 0 else {
+        FileHandle.standardError.write(Data("--reps needs a positive integer\n\(usage)\n".utf8))
+        exit(2)
+    }
+    reps = n
+    arguments.removeSubrange(i...(i + 1))
+}
+guard arguments.count == 1 else {
+    FileHandle.standardError.write(Data("\(usage)\n".utf8))
+    exit(2)
+}
+
+do {
+    switch arguments[0] {
+    case "engine": emit(try EngineBenchmark.run(reps: reps))
+    default:
+        FileHandle.standardError.write(Data("unknown workload '\(arguments[0])'\n\(usage)\n".utf8))
+        exit(2)
+    }
+} catch {
+    FileHandle.standardError.write(Data("benchmark failed: \(error)\n".utf8))
+    exit(1)
+}

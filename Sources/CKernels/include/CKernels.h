@@ -101,7 +101,19 @@ void ik_bf16_to_f32(const uint16_t *x, float *y, size_t n);
 /// Converts Float32 to IEEE half (round to nearest even).
 void ik_f32_to_f16(const float *x, uint16_t *y, size_t n);
 
-/// Raises glibc's mmap and trim thresholds so freed large buffers are reused without page faults.
-void ik_tune_malloc(void);
+/// A 64-byte-aligned buffer of `bytes`, reusing a cached buffer of exactly that size if any.
+void *ik_buffer_allocate(size_t bytes);
+
+/// Returns a buffer from `ik_buffer_allocate` to the cache (or to the system when full).
+void ik_buffer_release(void *pointer, size_t bytes);
+
+/// Frees every cached buffer.
+void ik_buffer_purge(void);
+
+/// Bytes held idle by the cache.
+size_t ik_buffer_idle_bytes(void);
+
+/// Sets the most bytes the cache keeps idle (default 2 GiB).
+void ik_buffer_set_capacity(size_t bytes);
 
 #endif

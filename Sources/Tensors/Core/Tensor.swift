@@ -33,7 +33,8 @@ public struct Tensor: @unchecked Sendable {
 
     /// A contiguous tensor over fresh, uninitialised storage. Callers must write every element.
     public init(uninitializedShape shape: [Int]) {
-        let count = shape.reduce(1, *)
+        var count = 1
+        for d in shape { count &*= d }
         self.init(storage: TensorStorage(uninitializedCount: count), shape: shape,
                   strides: Tensor.contiguousStrides(for: shape))
     }
@@ -66,15 +67,18 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// Row-major strides for `shape`.
-    @inlinable
     public static func contiguousStrides(for shape: [Int]) -> [Int] {
-        var strides = [Int](repeating: 1, count: shape.count)
-        var running = 1
-        for axis in stride(from: shape.count - 1, through: 0, by: -1) {
-            strides[axis] = running
-            running *= shape[axis]
+        let rank = shape.count
+        return [Int](unsafeUninitializedCapacity: rank) { buffer, initialized in
+            var running = 1
+            var axis = rank - 1
+            while axis >= 0 {
+                buffer[axis] = running
+                running &*= shape[axis]
+                axis -= 1
+            }
+            initialized = rank
         }
-        return strides
     }
 
     /// Number of dimensions.

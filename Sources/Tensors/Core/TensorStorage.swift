@@ -1,11 +1,4 @@
-import Foundation
-
 import CKernels
-
-/// Keeps freed large buffers in the C heap instead of returning them to the kernel, so that a
-/// buffer of the same size allocated again (the next activation, the next gradient) does not pay
-/// for page faults and zero-filling. Applied once, on the first allocation.
-private let mallocTuning: Void = ik_tune_malloc()
 
 /// The memory behind one or more tensors: a 64-byte-aligned buffer of Float32 values.
 ///
@@ -13,6 +6,9 @@ private let mallocTuning: Void = ik_tune_malloc()
 /// value; a tensor that is about to be written checks `isKnownUniquelyReferenced` and copies
 /// first (copy-on-write). Storage may also borrow memory owned by someone else (a memory-mapped
 /// safetensors file); `owner` keeps that memory alive.
+///
+/// Owned buffers come from `BufferCache`: the next activation or gradient of the same size
+/// reuses a freed buffer instead of asking the system for fresh memory.
 public final class TensorStorage: @unchecked Sendable {
     /// First element.
     public let pointer: UnsafeMutablePointer<Float>
@@ -23,12 +19,10 @@ public final class TensorStorage: @unchecked Sendable {
 
     /// Allocates uninitialised storage for `count` elements.
     init(uninitializedCount count: Int) {
-        _ = mallocTuning
-        var raw: UnsafeMutableRawPointer?
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        let status = posix_memalign(&raw, 64, bytes)
-        precondition(status == 0 && raw != nil, "out of memory allocating \(bytes) bytes")
-        self.pointer = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
+        guard let raw = ik_buffer_allocate(Swift.max(count, 1) * MemoryLayout<Float>.stride) else {
+            preconditionFailure("out of memory allocating \(count) floats")
+        }
+        self.pointer = raw.bindMemory(to: Float.self, capacity: Swift.max(count, 1))
         self.count = count
         self.owner = nil
     }
@@ -41,6 +35,19 @@ public final class TensorStorage: @unchecked Sendable {
     }
 
     deinit {
-        if owner == nil { free(pointer) }
+        if owner == nil { ik_buffer_release(pointer, Swift.max(count, 1) * MemoryLayout<Float>.stride) }
     }
+}
+
+/// Recycles freed tensor buffers by exact size (up to 256 buffers and a byte capacity), so that
+/// repeated forward passes reuse memory without page faults.
+public enum BufferCache {
+    /// Returns every idle buffer to the system.
+    public static func purge() { ik_buffer_purge() }
+
+    /// Bytes currently idle in the cache.
+    public static var idleBytes: Int { Int(ik_buffer_idle_bytes()) }
+
+    /// Sets the most bytes kept idle (default 2 GiB).
+    public static func setCapacity(bytes: Int) { ik_buffer_set_capacity(Swift.max(bytes, 0)) }
 }

@@ -30,10 +30,12 @@ extension Tensor {
             beta = 1
         }
         let w = weight.detached()
-        let wMatrix = layout == .outputMajor ? w.transposed() : w
-        let wOp = wMatrix.blasOperand(at: 0) ?? wMatrix.contiguousData().blasOperand(at: 0)!
+        var wMatrix = layout == .outputMajor ? w.transposed() : w
+        if wMatrix.blasOperand(at: 0) == nil { wMatrix = wMatrix.contiguousData() }
         let xOp = BLASOperand(pointer: x.basePointer, rows: rows, cols: inFeatures, rowStride: inFeatures, colStride: 1)!
-        BLAS.gemm(xOp, wOp, into: dst, ldc: outFeatures, beta: beta)
+        withExtendedLifetime(wMatrix) {
+            BLAS.gemm(xOp, wMatrix.blasOperand(at: 0)!, into: dst, ldc: outFeatures, beta: beta)
+        }
         let inputs = bias.map { [self, weight, $0] } ?? [self, weight]
         return out.recordingGradient(inputs: inputs) { g, needs in
             let g2 = g.contiguousData().reshaped([rows, outFeatures])

@@ -107,7 +107,9 @@ extension Tensor {
     public func matmul(_ other: Tensor) -> Tensor {
         if rank == 1 { return unsqueezed(0).matmul(other).squeezed(-2) }
         if other.rank == 1 { return matmul(other.unsqueezed(1)).squeezed(-1) }
-        return Tensor.matmulKernel(self, other).recordingGradient(inputs: [self, other]) { [a = self.detached(), b = other.detached()] g, needs in
+        let product = Tensor.matmulKernel(self, other)
+        if gradNode == nil && other.gradNode == nil { return product }
+        return product.recordingGradient(inputs: [self, other]) { [a = self.detached(), b = other.detached()] g, needs in
             var grads: [Tensor?] = [nil, nil]
             if needs[0] { grads[0] = Tensor.matmulKernel(g, b.transposed()).summed(toShape: a.shape) }
             if needs[1] {
@@ -125,6 +127,19 @@ extension Tensor {
 
     /// The forward product without autodiff.
     static func matmulKernel(_ a0: Tensor, _ b0: Tensor) -> Tensor {
+        if a0.rank == 2 && b0.rank == 2 {
+            // The common case, without batch bookkeeping.
+            let m = a0.shape[0], k = a0.shape[1], n = b0.shape[1]
+            precondition(b0.shape[0] == k, "matmul: inner dimensions differ, \(a0.shape) · \(b0.shape)")
+            if m == 0 || n == 0 || k == 0 { return Tensor.zeros([m, n]) }
+            let out = Tensor(uninitializedShape: [m, n])
+            let a = a0.blasOperand(at: 0) == nil ? a0.contiguousData() : a0
+            let b = b0.blasOperand(at: 0) == nil ? b0.contiguousData() : b0
+            BLAS.gemm(a.blasOperand(at: 0)!, b.blasOperand(at: 0)!, into: out.storage.pointer, ldc: n)
+            withExtendedLifetime(a) {}
+            withExtendedLifetime(b) {}
+            return out
+        }
         let m = a0.shape[a0.rank - 2], k = a0.shape[a0.rank - 1]
         let k2 = b0.shape[b0.rank - 2], n = b0.shape[b0.rank - 1]
         precondition(k == k2, "matmul: inner dimensions differ, \(a0.shape) · \(b0.shape)")
@@ -137,7 +152,7 @@ extension Tensor {
         // A 2-D right operand with a contiguous batched left operand: one sgemm over all rows.
         if b.rank == 2 && a.rank > 2 && a.isContiguous {
             let rows = a.count / Swift.max(k, 1)
-            var out = Tensor(uninitializedShape: batch + [m, n])
+            let out = Tensor(uninitializedShape: batch + [m, n])
             if b.blasOperand(at: 0) == nil { b = b.contiguousData() }
             let aOp = BLASOperand(pointer: a.basePointer, rows: rows, cols: k, rowStride: k, colStride: 1)!
             BLAS.gemm(aOp, b.blasOperand(at: 0)!, into: out.storage.pointer, ldc: n)
@@ -145,7 +160,7 @@ extension Tensor {
         }
         if a.blasOperand(at: 0) == nil { a = a.contiguousData() }
         if b.blasOperand(at: 0) == nil { b = b.contiguousData() }
-        var out = Tensor(uninitializedShape: batch + [m, n])
+        let out = Tensor(uninitializedShape: batch + [m, n])
         let batchCount = batch.reduce(1, *)
         let stridesA = Tensor.batchStrides(a, batch), stridesB = Tensor.batchStrides(b, batch)
         let dst = out.storage.pointer

@@ -1,0 +1,62 @@
+import Foundation
+
+/// Wall-clock timing helpers for the benchmarks.
+enum Timing {
+    /// Seconds since an arbitrary origin (monotonic).
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    /// Median milliseconds of `reps` calls after `warmup` untimed calls.
+    static func medianMilliseconds(warmup: Int = 2, reps: Int, _ body: () -> Void) -> Double {
+        for _ in 0..<warmup { body() }
+        var samples: [Double] = []
+        for _ in 0..<reps {
+            let t0 = now()
+            body()
+            samples.append((now() - t0) * 1000)
+        }
+        samples.sort()
+        return samples[samples.count / 2]
+    }
+
+    /// Runs several variants round-robin (so machine drift hits all alike) and returns the
+    /// median milliseconds of each.
+    static func interleavedMedians(warmup: Int = 2, reps: Int, _ variants: [() -> Void]) -> [Double] {
+        var samples = [[Double]](repeating: [], count: variants.count)
+        for round in 0..<(warmup + reps) {
+            for (i, v) in variants.enumerated() {
+                let t0 = now()
+                v()
+                if round >= warmup { samples[i].append((now() - t0) * 1000) }
+            }
+        }
+        return samples.map { s in let sorted = s.sorted(); return sorted[sorted.count / 2] }
+    }
+
+    /// Peak resident set size of this process in MiB.
+    static func peakRSSMiB() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+}
+
+/// Rounds for JSON output.
+func rounded(_ x: Double, _ digits: Int = 3) -> Double {
+    let p = Foundation.pow(10, Double(digits))
+    return (x * p).rounded() / p
+}
+
+/// Prints one JSON object.
+func emit(_ object: [String: Any]) {
+    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// A benchmark could not run or produced wrong numbers.
+struct BenchmarkFailure: Error, CustomStringConvertible {
+    let description: String
+}
