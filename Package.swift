@@ -5,6 +5,7 @@ let package = Package(
     name: "Intervene",
     products: [
         .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "Models", targets: ["Models"]),
         .executable(name: "intervene", targets: ["InterveneCLI"]),
         .executable(name: "intervene-bench", targets: ["InterveneBench"]),
     ],
@@ -19,12 +20,15 @@ let package = Package(
         // Vectorised elementwise kernels, compiled once per CPU level (AVX-512, AVX2, baseline).
         .target(name: "CKernels"),
         .target(name: "Tensors", dependencies: ["CBLAS", "CLAPACKE", "CJSONC", "CKernels"]),
+        .target(name: "Models", dependencies: ["Tensors"]),
         .executableTarget(name: "InterveneCLI", dependencies: [
             "Tensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "InterveneBench", dependencies: ["Tensors", "CBLAS"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors"]),
+        .testTarget(name: "GoldenTests", dependencies: ["Models", "Tensors"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,120 @@
+import Tensors
+
+/// What a model consumes.
+public enum ModelInput {
+    /// Token ids, (B, S).
+    case tokens(IndexTensor)
+    /// Input embeddings, (B, S, width) — pyvene's `inputs_embeds` (MLP and GRU classifiers).
+    case embeddings(Tensor)
+
+    /// Batch size.
+    public var batchSize: Int {
+        switch self {
+        case .tokens(let ids): return ids.shape.first ?? 0
+        case .embeddings(let x): return x.shape.first ?? 0
+        }
+    }
+
+    /// Sequence length (1 for 2-D embeddings).
+    public var sequenceLength: Int {
+        switch self {
+        case .tokens(let ids): return ids.shape.count > 1 ? ids.shape[1] : 0
+        case .embeddings(let x): return x.rank > 2 ? x.shape[1] : 1
+        }
+    }
+
+    /// Rows `range` of the batch.
+    public func batchSlice(_ range: Range<Int>) -> ModelInput {
+        switch self {
+        case .tokens(let ids):
+            let width = ids.shape.dropFirst().reduce(1, *)
+            return .tokens(IndexTensor(shape: [range.count] + Array(ids.shape.dropFirst()),
+                                       values: Array(ids.values[(range.lowerBound * width)..<(range.upperBound * width)])))
+        case .embeddings(let x):
+            return .embeddings(x.narrowed(0, start: range.lowerBound, length: range.count))
+        }
+    }
+}
+
+/// Options of one forward pass.
+public struct ForwardOptions {
+    /// Per example, per key position (including cached positions): true to attend. nil: all.
+    public var attentionMask: [[Bool]]?
+    /// Absolute positions (B, S) of the new tokens; nil: cache length + 0..<S.
+    public var positions: [[Int]]?
+    /// Token type ids (B, S) for BERT; nil: zeros.
+    public var tokenTypes: IndexTensor?
+    /// Keys and values of earlier tokens; the pass appends to it.
+    public var cache: KeyValueCache?
+    /// Return every layer's hidden states.
+    public var outputHiddenStates: Bool
+    /// Reads or replaces activations at hook sites.
+    public var hooks: (any ActivationHooks)?
+
+    public init(attentionMask: [[Bool]]? = nil, positions: [[Int]]? = nil, tokenTypes: IndexTensor? = nil,
+                cache: KeyValueCache? = nil, outputHiddenStates: Bool = false, hooks: (any ActivationHooks)? = nil) {
+        self.attentionMask = attentionMask
+        self.positions = positions
+        self.tokenTypes = tokenTypes
+        self.cache = cache
+        self.outputHiddenStates = outputHiddenStates
+        self.hooks = hooks
+    }
+}
+
+/// What a forward pass returns.
+public struct ModelOutput {
+    /// The model's final output: logits (B, S, V) for language models, (B, C) for classifiers,
+    /// the last hidden state (B, S, width) for encoders.
+    public var output: Tensor
+    /// With `outputHiddenStates`: as Hugging Face's `hidden_states` (index 0 the embeddings,
+    /// index L after the final norm). For recurrent models, one (B, S, width) tensor of cell
+    /// outputs per layer.
+    public var hiddenStates: [Tensor]
+
+    public init(output: Tensor, hiddenStates: [Tensor] = []) {
+        self.output = output
+        self.hiddenStates = hiddenStates
+    }
+
+    /// The same as `output`.
+    public var logits: Tensor { output }
+}
+
+/// A model whose activations can be read and replaced at named sites.
+public protocol HookableModel: Module {
+    /// config.json's model_type ("gpt2", "llama", …).
+    var modelType: String { get }
+    /// Every component the model exposes, and its layer count.
+    var siteTable: SiteTable { get }
+    /// Runs the model.
+    func forward(_ input: ModelInput, options: ForwardOptions) throws -> ModelOutput
+}
+
+extension HookableModel {
+    /// Runs the model with default options.
+    public func callAsFunction(_ input: ModelInput) throws -> ModelOutput {
+        try forward(input, options: ForwardOptions())
+    }
+
+    /// Runs the model and returns the activations at `sites` from the same single pass (head
+    /// components in their (B, H, S, head_dim) view; per-step sites stacked as (S, B, width)).
+    public func runWithCache(_ input: ModelInput, sites: [Site], options: ForwardOptions = ForwardOptions()) throws
+        -> (output: ModelOutput, cache: [Site: Tensor]) {
+        let recorder = try ActivationRecorder(sites: sites, table: siteTable)
+        var options = options
+        options.hooks = recorder
+        let output = try forward(input, options: options)
+        return (output, recorder.activations())
+    }
+}
+
+/// A decoder that predicts the next token, with a key/value cache for generation.
+public protocol CausalLanguageModel: HookableModel {
+    /// Number of tokens in the vocabulary.
+    var vocabularySize: Int { get }
+    /// Longest sequence the position embeddings allow (nil: unbounded).
+    var maximumPositions: Int? { get }
+    /// A fresh, empty cache for `batchSize` sequences of up to `capacity` tokens.
+    func makeCache(batchSize: Int, capacity: Int) -> KeyValueCache
+}

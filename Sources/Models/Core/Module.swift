@@ -1,0 +1,81 @@
+import Tensors
+
+/// Something that owns parameters, enumerated under Hugging Face dotted names
+/// ("transformer.h.0.attn.c_attn.weight") so that checkpoints load by name.
+public protocol Module: AnyObject {
+    /// Calls `visit` with every parameter and its dotted name relative to this module.
+    func visitParameters(_ visit: (String, Parameter) -> Void)
+}
+
+extension Module {
+    /// Every parameter with its dotted name, in visiting order.
+    public var namedParameters: [(key: String, parameter: Parameter)] {
+        var out: [(String, Parameter)] = []
+        visitParameters { out.append(($0, $1)) }
+        return out
+    }
+
+    /// Parameters by name (a tied parameter appears under each of its names).
+    public var parameterDictionary: [String: Parameter] {
+        Dictionary(namedParameters.map { ($0.key, $0.parameter) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Number of scalar parameters (tied parameters counted once).
+    public var parameterCount: Int {
+        var seen = Set<ObjectIdentifier>()
+        var total = 0
+        visitParameters { _, p in if seen.insert(ObjectIdentifier(p)).inserted { total += p.value.count } }
+        return total
+    }
+
+    /// Stops computing gradients for every parameter (gradients still flow through them).
+    public func freeze() { visitParameters { _, p in p.isTrainable = false } }
+
+    /// Computes gradients for every parameter again.
+    public func unfreeze() { visitParameters { _, p in p.isTrainable = true } }
+
+    /// Loads parameters from `checkpoint` by name. With `strict`, any missing, unexpected or
+    /// mis-shaped key throws `ModelError.checkpointMismatch`; otherwise the report lists them and
+    /// matching keys load. Keys in `allowMissing` (tied weights) and `ignoreUnexpected` (buffers
+    /// the model recomputes) are not reported.
+    @discardableResult
+    public func load(from checkpoint: Checkpoint, strict: Bool = true, allowMissing: Set<String> = [],
+                     ignoreUnexpected: (String) -> Bool = { _ in false }) throws -> LoadReport {
+        var report = LoadReport()
+        var assignments: [(Parameter, Tensor)] = []
+        var used = Set<String>()
+        for (key, parameter) in namedParameters {
+            guard checkpoint.contains(key) else {
+                if !allowMissing.contains(key) { report.missing.append(key) }
+                continue
+            }
+            used.insert(key)
+            let tensor = try checkpoint.tensor(key)
+            guard tensor.shape == parameter.shape else {
+                report.misshaped.append(.init(key: key, expected: parameter.shape, found: tensor.shape))
+                continue
+            }
+            assignments.append((parameter, tensor))
+        }
+        report.unexpected = checkpoint.names.filter { !used.contains($0) && !ignoreUnexpected($0) }.sorted()
+        if strict && !report.isClean { throw ModelError.checkpointMismatch(report) }
+        for (parameter, tensor) in assignments { parameter.assign(tensor) }
+        return report
+    }
+
+    /// Writes every parameter (tied ones once, under their first name) to a safetensors file.
+    public func save(to path: String) throws {
+        var items: [String: SafeTensorsWriter.Item] = [:]
+        var seen = Set<ObjectIdentifier>()
+        visitParameters { key, p in
+            if seen.insert(ObjectIdentifier(p)).inserted { items[key] = .float(p.value) }
+        }
+        try SafeTensorsWriter.write(items, metadata: ["format": "pt"], to: path)
+    }
+}
+
+/// Visits a child module's parameters under `prefix.`.
+@inline(__always)
+public func visit(_ child: Module, prefix: String, _ visit: (String, Parameter) -> Void) {
+    child.visitParameters { visit(prefix + "." + $0, $1) }
+}

@@ -1,0 +1,68 @@
+/// How a component's activation is viewed from the tensor its model hands to hooks.
+public enum SiteView: Hashable, Sendable {
+    /// The tapped tensor as is: (B, S, width) for sequence models, (B, width) per step for cells.
+    case whole
+    /// One third of the last dimension (pyvene's `split_three`): chunk k of width/3.
+    case third(Int)
+    /// The last dimension split into `heads` heads, viewed (B, heads, S, head_dim).
+    case heads(Int)
+}
+
+/// What a model exposes at one component.
+public struct SiteSpec: Hashable, Sendable {
+    /// The component's name.
+    public let component: Component
+    /// The component whose tensor the model actually hands to hooks (head forms and thirds share
+    /// the tensor of a merged component).
+    public let tap: Component
+    /// How the component is viewed from the tapped tensor.
+    public let view: SiteView
+    /// Per-unit dimension: feature width of one position, or of one head for head views. This is
+    /// the real width of the data, used to size interventions.
+    public let unitDimension: Int
+    /// The per-unit dimension pyvene records for this component (for pyvene compatibility;
+    /// pyvene reports hidden_size for key/value under grouped-query attention).
+    public let pyveneDimension: Int
+    /// True when the activation is produced once per time step (recurrent cells, unit "t").
+    public let perTimeStep: Bool
+
+    public init(component: Component, tap: Component? = nil, view: SiteView = .whole, unitDimension: Int,
+                pyveneDimension: Int? = nil, perTimeStep: Bool = false) {
+        self.component = component
+        self.tap = tap ?? component
+        self.view = view
+        self.unitDimension = unitDimension
+        self.pyveneDimension = pyveneDimension ?? unitDimension
+        self.perTimeStep = perTimeStep
+    }
+}
+
+/// Every component an architecture exposes, with the number of layers.
+public struct SiteTable: Sendable {
+    /// Components by name.
+    public let specs: [Component: SiteSpec]
+    /// Number of layers (valid layer indices are 0..<layers).
+    public let layers: Int
+    /// Architecture name used in messages.
+    public let modelName: String
+
+    public init(modelName: String, layers: Int, specs: [SiteSpec]) {
+        self.modelName = modelName
+        self.layers = layers
+        self.specs = Dictionary(uniqueKeysWithValues: specs.map { ($0.component, $0) })
+    }
+
+    /// Components in name order.
+    public var components: [Component] { specs.keys.sorted() }
+
+    /// The spec of `site`, or a thrown `SiteError` naming what is allowed.
+    public func spec(for site: Site) throws -> SiteSpec {
+        guard let spec = specs[site.component] else {
+            throw SiteError.unknownComponent(site.component, model: modelName, known: components)
+        }
+        guard site.layer >= 0 && site.layer < layers else {
+            throw SiteError.layerOutOfRange(layer: site.layer, model: modelName, layers: layers)
+        }
+        return spec
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Models
+import Tensors
+
+/// Cases of the pyvene-golden/v1 format (tiny-gpt2, tiny-gpt-neox, tiny-llama, mlp, gru, …).
+struct PyveneGoldenCases {
+    let data: GoldenFolder
+    let model: Result<any HookableModel, Error>
+
+    init(_ data: GoldenFolder) {
+        self.data = data
+        model = Result { try ModelLoader.load(folder: data.folder) }
+    }
+
+    func runAll() -> [GoldenResult] {
+        data.cases.map { c in
+            GoldenRunner.result(c) {
+                let model = try self.model.get()
+                switch c["kind"]?.stringValue ?? "" {
+                case "forward": return try forward(c, model)
+                default: throw GoldenSkip("case kind '\(c["kind"]?.stringValue ?? "?")' is not implemented yet")
+                }
+            }
+        }
+    }
+
+    /// The model input named by a `{kwarg: tensor}` object.
+    func input(_ spec: JSONValue?) throws -> ModelInput {
+        guard let object = spec?.objectValue else { throw GoldenFailure("case has no base input") }
+        if let name = object["input_ids"]?.stringValue { return .tokens(try data.integers(name)) }
+        if let name = object["inputs_embeds"]?.stringValue { return .embeddings(try data.tensor(name)) }
+        throw GoldenSkip("inputs \(object.keys) are not supported")
+    }
+
+    func forward(_ c: JSONValue, _ model: any HookableModel) throws -> Float? {
+        var comparator = GoldenComparator()
+        let base = try input(c["base"])
+        let expected = c["expected"]?.objectValue ?? JSONObject()
+        let output = try model.forward(base, options: ForwardOptions(outputHiddenStates: true))
+        for (key, entry) in expected {
+            if key == "logits" {
+                try comparator.check(key, output.output, expected: entry, in: data)
+            } else if key == "source_logits" {
+                guard let baseName = c["base"]?.objectValue?.values.values.first?.stringValue else { continue }
+                let sourceName = baseName.replacingOccurrences(of: "inputs.base_", with: "inputs.source_")
+                let source: ModelInput = data.dtype(sourceName) == "int64" ? .tokens(try data.integers(sourceName)) : .embeddings(try data.tensor(sourceName))
+                try comparator.check(key, try model.forward(source, options: ForwardOptions()).output, expected: entry, in: data)
+            } else if key.hasPrefix("hidden_states."), let i = Int(key.dropFirst("hidden_states.".count)) {
+                guard i < output.hiddenStates.count else { throw GoldenFailure("\(key): model returned \(output.hiddenStates.count) hidden states") }
+                try comparator.check(key, output.hiddenStates[i], expected: entry, in: data)
+            } else if key == "cell_outputs" {
+                // (layers, steps, B, h) from per-layer (B, S, h).
+                let stacked = Tensor.stack(output.hiddenStates.map { $0.permuted([1, 0, 2]) }, axis: 0)
+                try comparator.check(key, stacked, expected: entry, in: data)
+            } else {
+                throw GoldenSkip("expected key '\(key)' is not understood")
+            }
+        }
+        try comparator.verdict()
+        return comparator.maxAbsError
+    }
+}
