@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "Intervene", targets: ["Intervene"]),
         .executable(name: "intervene", targets: ["InterveneCLI"]),
         .executable(name: "intervene-bench", targets: ["InterveneBench"]),
     ],
@@ -21,6 +22,7 @@ let package = Package(
         .target(name: "CKernels"),
         .target(name: "Tensors", dependencies: ["CBLAS", "CLAPACKE", "CJSONC", "CKernels"]),
         .target(name: "Models", dependencies: ["Tensors"]),
+        .target(name: "Intervene", dependencies: ["Tensors", "Models"]),
         .executableTarget(name: "InterveneCLI", dependencies: [
             "Tensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -28,7 +30,8 @@ let package = Package(
         .executableTarget(name: "InterveneBench", dependencies: ["Tensors", "CBLAS"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors"]),
-        .testTarget(name: "GoldenTests", dependencies: ["Models", "Tensors"]),
+        .testTarget(name: "InterveneTests", dependencies: ["Intervene", "Models", "Tensors"]),
+        .testTarget(name: "GoldenTests", dependencies: ["Intervene", "Models", "Tensors"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import Intervene
 import Models
 import Tensors
 
@@ -16,8 +17,11 @@ struct PyveneGoldenCases {
         data.cases.map { c in
             GoldenRunner.result(c) {
                 let model = try self.model.get()
+                if let reason = PyveneCaseSetup.deliberateDifferences[c["name"]?.stringValue ?? ""] { throw GoldenSkip(reason) }
                 switch c["kind"]?.stringValue ?? "" {
                 case "forward": return try forward(c, model)
+                case "collect": return try collect(c, model)
+                case "intervene": return try intervene(c, model)
                 default: throw GoldenSkip("case kind '\(c["kind"]?.stringValue ?? "?")' is not implemented yet")
                 }
             }
@@ -55,6 +59,46 @@ struct PyveneGoldenCases {
             } else {
                 throw GoldenSkip("expected key '\(key)' is not understood")
             }
+        }
+        try comparator.verdict()
+        return comparator.maxAbsError
+    }
+
+    func collect(_ c: JSONValue, _ model: any HookableModel) throws -> Float? {
+        let setup = PyveneCaseSetup(data: data, c: c)
+        let config = try setup.config()
+        let intervenable = try IntervenableModel(config: config, model: model)
+        let out = try Tensor.withoutGradients {
+            try intervenable.forward(base: try setup.input(c["base"]), sources: try setup.sources(),
+                                     unitLocations: try setup.locations(for: config), subspaces: try setup.subspaces(count: config.representations.count))
+        }
+        var comparator = GoldenComparator()
+        for (key, entry) in c["expected"]?.objectValue ?? JSONObject() {
+            if key == "output_logits_unchanged" || key == "logits" {
+                try comparator.check(key, out.intervened.output, expected: entry, in: data)
+                continue
+            }
+            guard let i = setup.representationIndex(forKey: key, entry: entry) else { throw GoldenSkip("expected key '\(key)' matches no representation") }
+            try comparator.check(key, out.collected[i], expected: entry, in: data)
+        }
+        try comparator.verdict()
+        return comparator.maxAbsError
+    }
+
+    func intervene(_ c: JSONValue, _ model: any HookableModel) throws -> Float? {
+        let setup = PyveneCaseSetup(data: data, c: c)
+        let config = try setup.config()
+        let intervenable = try IntervenableModel(config: config, model: model)
+        let out = try Tensor.withoutGradients {
+            try intervenable.forward(base: try setup.input(c["base"]), sources: try setup.sources(),
+                                     unitLocations: try setup.locations(for: config), subspaces: try setup.subspaces(count: config.representations.count))
+        }
+        var comparator = GoldenComparator()
+        let quirky = c["quirk"] != nil
+        for (key, entry) in c["expected"]?.objectValue ?? JSONObject() {
+            if quirky && PyveneCaseSetup.buggyKeys.contains(key) && (c["expected"]?.objectValue?.keys.contains(key + "_intended") ?? false) { continue }
+            guard key == "logits" || key == "logits_intended" else { throw GoldenSkip("expected key '\(key)' is not understood") }
+            try comparator.check(key, out.intervened.output, expected: entry, in: data)
         }
         try comparator.verdict()
         return comparator.maxAbsError

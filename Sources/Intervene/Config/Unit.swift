@@ -1,0 +1,36 @@
+/// What one "unit" of a representation is: the granularity at which locations select.
+public enum Unit: String, Codable, Sendable, CaseIterable {
+    /// Token positions: locations pick positions; the block is (B, n, d).
+    case position = "pos"
+    /// Attention heads: locations pick heads at every position; the block is (B, n, S, d).
+    case head = "h"
+    /// Heads and positions: locations pick heads and positions; the block is
+    /// (B, heads, positions, d).
+    case headPosition = "h.pos"
+    /// Time steps of a recurrent cell: the block at a selected step is (B, d).
+    case timeStep = "t"
+    /// The whole activation, no locations.
+    case whole = "*"
+
+    /// Parses pyvene's unit strings ("pos", "h", "h.pos", "t"); nil or "" is the whole tensor.
+    public init(pyvene text: String?) throws {
+        guard let text, !text.isEmpty else { self = .whole; return }
+        guard let unit = Unit(rawValue: text) else {
+            throw ConfigurationError.invalidField(field: "unit", value: "\"\(text)\"", allowed: "pos, h, h.pos, t")
+        }
+        self = unit
+    }
+}
+
+/// A configuration value that cannot be used. Names the field, the value and what is allowed.
+public enum ConfigurationError: Error, CustomStringConvertible, Equatable {
+    case invalidField(field: String, value: String, allowed: String)
+    case malformed(String)
+
+    public var description: String {
+        switch self {
+        case .invalidField(let field, let value, let allowed): return "field '\(field)' has value \(value); allowed: \(allowed)"
+        case .malformed(let message): return message
+        }
+    }
+}

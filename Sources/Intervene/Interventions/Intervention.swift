@@ -1,0 +1,128 @@
+import Models
+import Tensors
+
+/// How the IntervenableModel presents a gathered block to an intervention.
+public enum BlockForm: Sendable {
+    /// Unit by unit: (B, n, d) for positions, (B, heads, positions, d) for heads, (B, d) per
+    /// time step. Subspaces index the last dimension d. (pyvene's "localist" interventions.)
+    case units
+    /// Units flattened into one vector per example: (B, n·d) for positions,
+    /// (B, positions, heads·d) for heads. (pyvene's "distributed" interventions.)
+    case flattened
+}
+
+/// Where an intervention's source comes from.
+public enum SourceRequirement: Sendable {
+    /// Activations of a source input at the source locations (or a constant source vector).
+    case source
+    /// No source at all (zero, collect, noise).
+    case none
+    /// The input of the same module in the base run (skip).
+    case componentInput
+}
+
+/// One intervention: a function of the base block, a source block and per-example subspaces
+/// that returns the new base block.
+///
+/// Every kind — static, rotated-space, mask, autoencoder, codebook — conforms to this protocol;
+/// the IntervenableModel gathers blocks, calls `apply`, and scatters the result back. Each
+/// conforming type states its formula and shapes in its documentation.
+public protocol Intervention: AnyObject {
+    /// The type name on the wire (pyvene's class name, e.g. "VanillaIntervention").
+    var typeName: String { get }
+    /// Width of the (flattened) block the intervention expects, or nil for any width.
+    var embedDimension: Int? { get }
+    /// How blocks are presented.
+    var form: BlockForm { get }
+    /// Where the source comes from.
+    var sourceRequirement: SourceRequirement { get }
+    /// Trainable parameters by name (empty for static interventions).
+    var namedParameters: [(name: String, parameter: Parameter)] { get }
+    /// Constructor arguments needed to rebuild this intervention (saved in bundles).
+    var hyperparameters: JSONObject { get }
+    /// The new base block. `subspaces[b]` lists the dimensions example b may change (nil: all).
+    func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor
+}
+
+extension Intervention {
+    public var namedParameters: [(name: String, parameter: Parameter)] { [] }
+    public var hyperparameters: JSONObject { JSONObject() }
+    /// True when some parameter is trainable.
+    public var isTrainable: Bool { namedParameters.contains { $0.parameter.isTrainable } }
+}
+
+/// An intervention input that does not fit. Names the intervention, the field and what fits.
+public enum InterventionError: Error, CustomStringConvertible, Equatable {
+    case dimensionMismatch(intervention: String, field: String, expected: Int, actual: Int)
+    case subspaceOutOfRange(intervention: String, example: Int, index: Int, width: Int)
+    case missingSource(intervention: String)
+    case invalidHyperparameter(type: String, field: String, value: String, allowed: String)
+    case unknownType(String, known: [String])
+
+    public var description: String {
+        switch self {
+        case .dimensionMismatch(let i, let field, let expected, let actual):
+            return "\(i): \(field) is \(actual) but the intervention needs \(expected)"
+        case .subspaceOutOfRange(let i, let b, let index, let width):
+            return "\(i): subspace index \(index) of example \(b) is outside 0..<\(width)"
+        case .missingSource(let i): return "\(i) needs a source (give sources, a source_representation, or precomputed source activations)"
+        case .invalidHyperparameter(let type, let field, let value, let allowed):
+            return "\(type): hyperparameter '\(field)' has value \(value); allowed: \(allowed)"
+        case .unknownType(let name, let known): return "unknown intervention type '\(name)'; known: \(known.joined(separator: ", "))"
+        }
+    }
+}
+
+/// Masks selecting the dimensions each example may change.
+public enum SubspaceMask {
+    /// A (B, 1, …, 1, d) mask of ones on `subspaces[b]` (and below `limit` when no subspace is
+    /// given), or nil when every dimension is selected.
+    public static func make(blockShape: [Int], subspaces: [[Int]]?, limit: Int?, intervention: String) throws -> Tensor? {
+        let batch = blockShape[0], width = blockShape[blockShape.count - 1]
+        if subspaces == nil && (limit == nil || limit! >= width) { return nil }
+        var values = [Float](repeating: 0, count: batch * width)
+        for b in 0..<batch {
+            if let subspaces {
+                guard b < subspaces.count else {
+                    throw InterventionError.dimensionMismatch(intervention: intervention, field: "subspaces rows", expected: batch, actual: subspaces.count)
+                }
+                for i in subspaces[b] {
+                    guard i >= 0 && i < width else {
+                        throw InterventionError.subspaceOutOfRange(intervention: intervention, example: b, index: i, width: width)
+                    }
+                    values[b * width + i] = 1
+                }
+            } else {
+                for i in 0..<Swift.min(limit!, width) { values[b * width + i] = 1 }
+            }
+        }
+        var shape = [Int](repeating: 1, count: blockShape.count)
+        shape[0] = batch
+        shape[shape.count - 1] = width
+        return Tensor(shape: shape, values: values)
+    }
+
+    /// (1 − m) ⊙ a + m ⊙ b, or b (broadcast to a's shape) when m is nil.
+    public static func blend(_ a: Tensor, _ b: Tensor, mask: Tensor?) -> Tensor {
+        guard let mask else { return b.shape == a.shape ? b : b.broadcast(to: a.shape).contiguous() }
+        return a * (1 - mask) + b * mask
+    }
+}
+
+/// Reads an optional integer hyperparameter.
+func intHyperparameter(_ h: JSONObject, _ key: String, type: String) throws -> Int? {
+    guard let v = h[key], !v.isNull else { return nil }
+    guard let i = v.intValue, i > 0 else {
+        throw InterventionError.invalidHyperparameter(type: type, field: key, value: v.serialized(), allowed: "a positive integer")
+    }
+    return i
+}
+
+/// Reads an optional number hyperparameter.
+func floatHyperparameter(_ h: JSONObject, _ key: String, type: String) throws -> Float? {
+    guard let v = h[key], !v.isNull else { return nil }
+    guard let d = v.doubleValue, d.isFinite else {
+        throw InterventionError.invalidHyperparameter(type: type, field: key, value: v.serialized(), allowed: "a finite number")
+    }
+    return Float(d)
+}

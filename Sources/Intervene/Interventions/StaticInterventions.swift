@@ -1,0 +1,196 @@
+import Models
+import Tensors
+
+/// Shared behaviour of the static localist interventions: a block of units, an optional
+/// `interchange_dim` limiting the touched dimensions to [0, interchange_dim).
+public class LocalistIntervention: Intervention {
+    public var typeName: String { "LocalistIntervention" }
+    public let embedDimension: Int?
+    /// Only dimensions below this are touched when no subspaces are given (pyvene's
+    /// `set_interchange_dim`); nil: all.
+    public var interchangeDimension: Int?
+    public var form: BlockForm { .units }
+    public var sourceRequirement: SourceRequirement { .source }
+
+    public init(embedDimension: Int? = nil, interchangeDimension: Int? = nil) {
+        self.embedDimension = embedDimension
+        self.interchangeDimension = interchangeDimension
+    }
+
+    public var hyperparameters: JSONObject {
+        var h = JSONObject()
+        if let interchangeDimension { h["interchange_dim"] = .int(interchangeDimension) }
+        return h
+    }
+
+    func mask(_ base: Tensor, _ subspaces: [[Int]]?) throws -> Tensor? {
+        try SubspaceMask.make(blockShape: base.shape, subspaces: subspaces, limit: interchangeDimension, intervention: typeName)
+    }
+
+    func requireSource(_ source: Tensor?) throws -> Tensor {
+        guard let source else { throw InterventionError.missingSource(intervention: typeName) }
+        return source
+    }
+
+    public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
+        preconditionFailure("subclasses implement apply")
+    }
+}
+
+/// Interchange: out = (1 − m) ⊙ base + m ⊙ source, with m selecting the subspace of each
+/// example (all dimensions by default). Block (B, units…, d) → same shape.
+public final class VanillaIntervention: LocalistIntervention {
+    public override var typeName: String { "VanillaIntervention" }
+    public override func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
+        SubspaceMask.blend(base, try requireSource(source), mask: try mask(base, subspaces))
+    }
+}
+
+/// Activation addition: out = base + m ⊙ source (steering when the source is a fixed vector).
+public final class AdditionIntervention: LocalistIntervention {
+    public override var typeName: String { "AdditionIntervention" }
+    public override func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
+        let s = try requireSource(source)
+        guard let m = try mask(base, subspaces) else { return base + s }
+        return base + s * m
+    }
+}
+
+/// Activation subtraction: out = base − m ⊙ source.
+public final class SubtractionIntervention: LocalistIntervention {
+    public override var typeName: String { "SubtractionIntervention" }
+    public override func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
+        let s = try requireSource(source)
+        guard let m = try mask(base, subspaces) else { return base - s }
+        return base - s * m
+    }
+}
+
+/// Zero ablation: out = (1 − m) ⊙ base. Needs no source.
+public final class ZeroIntervention: LocalistIntervention {
+    public override var typeName: String { "ZeroIntervention" }
+    public override var sourceRequirement: SourceRequirement { .none }
+    public override func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
+        guard let m = try mask(base, subspaces) else { return base * 0 }
+        return base * (1 - m)
+    }
+}
+
+/// Skips the component: its output is replaced by the same module's input in the base run
+/// (block_output ← block_input, mlp_output ← mlp_input, attention_output ← attention_input,
+/// cell_output ← cell_input): out = (1 − m) ⊙ output + m ⊙ input.
+public final class SkipIntervention: LocalistIntervention {
+    public override var typeName: String { "SkipIntervention" }
+    public override var sourceRequirement: SourceRequirement { .componentInput }
+    public override func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
+        SubspaceMask.blend(base, try requireSource(source), mask: try mask(base, subspaces))
+    }
+}
+
+/// Collects activations without changing them: `collected` holds the base block (restricted to
+/// each example's subspace when given). Needs no source.
+public final class CollectIntervention: LocalistIntervention {
+    public override var typeName: String { "CollectIntervention" }
+    public override var sourceRequirement: SourceRequirement { .none }
+    public override func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor { base }
+
+    /// The collected value of a block.
+    public func collect(base: Tensor, subspaces: [[Int]]?) throws -> Tensor {
+        let width = base.shape[base.rank - 1]
+        if let subspaces {
+            guard let first = subspaces.first, subspaces.allSatisfy({ $0.count == first.count }) else { return base }
+            for (b, row) in subspaces.enumerated() {
+                for i in row where i < 0 || i >= width {
+                    throw InterventionError.subspaceOutOfRange(intervention: typeName, example: b, index: i, width: width)
+                }
+            }
+            var index: [Int] = []
+            let rows = base.count / (base.shape[0] * width)
+            for b in 0..<base.shape[0] { for _ in 0..<rows { index += subspaces[b] } }
+            var shape = base.shape
+            shape[shape.count - 1] = first.count
+            return base.contiguous().gather(axis: base.rank - 1, index: IndexTensor(shape: shape, values: index))
+        }
+        if let limit = interchangeDimension, limit < width { return base.narrowed(base.rank - 1, start: 0, length: limit) }
+        return base
+    }
+}
+
+/// Interchange with a fixed source vector v (length d): out = (1 − m) ⊙ base + m ⊙ v.
+public final class ConstantSourceIntervention: LocalistIntervention {
+    public override var typeName: String { "ConstantSourceIntervention" }
+    public override var sourceRequirement: SourceRequirement { .none }
+    /// The vector written into the block.
+    public let vector: Tensor
+
+    public init(vector: Tensor, interchangeDimension: Int? = nil) {
+        self.vector = vector
+        super.init(embedDimension: nil, interchangeDimension: interchangeDimension)
+    }
+
+    public override var hyperparameters: JSONObject {
+        var h = super.hyperparameters
+        h["vector"] = .array(vector.scalars.map { .double(Double($0)) })
+        return h
+    }
+
+    public override func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
+        guard vector.count == base.shape[base.rank - 1] else {
+            throw InterventionError.dimensionMismatch(intervention: typeName, field: "block width", expected: vector.count, actual: base.shape[base.rank - 1])
+        }
+        return SubspaceMask.blend(base, base * 0 + vector, mask: try mask(base, subspaces))
+    }
+}
+
+/// Gaussian noise: out = base + m ⊙ σ·ε with ε ~ N(0, 1) drawn from `seed`, one draw per block
+/// element, so any number of positions is covered and the same block gets the same noise.
+/// σ defaults to pyvene's 0.13462981581687927 (3 × the embedding std of GPT-2 in ROME).
+public final class NoiseIntervention: LocalistIntervention {
+    public override var typeName: String { "NoiseIntervention" }
+    public override var sourceRequirement: SourceRequirement { .none }
+    /// σ.
+    public let noiseLevel: Float
+    /// Seed of ε.
+    public let seed: UInt64
+
+    public init(noiseLevel: Float = 0.13462981581687927, seed: UInt64 = 1, interchangeDimension: Int? = nil) {
+        self.noiseLevel = noiseLevel
+        self.seed = seed
+        super.init(embedDimension: nil, interchangeDimension: interchangeDimension)
+    }
+
+    public override var hyperparameters: JSONObject {
+        var h = super.hyperparameters
+        h["noise_level"] = .double(Double(noiseLevel))
+        h["seed"] = .int(Int(seed))
+        return h
+    }
+
+    public override func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
+        let noise = Tensor.randomNormal(base.shape, std: noiseLevel, seed: seed)
+        guard let m = try mask(base, subspaces) else { return base + noise }
+        return base + noise * m
+    }
+}
+
+/// An intervention written as a Swift closure, for ad-hoc experiments (not saved in bundles).
+public final class ClosureIntervention: Intervention {
+    public let typeName = "ClosureIntervention"
+    public let embedDimension: Int?
+    public let form: BlockForm
+    public let sourceRequirement: SourceRequirement
+    let body: (Tensor, Tensor?, [[Int]]?) throws -> Tensor
+
+    /// `body(base, source, subspaces)` returns the new block.
+    public init(form: BlockForm = .units, needsSource: Bool = true, embedDimension: Int? = nil,
+                _ body: @escaping (Tensor, Tensor?, [[Int]]?) throws -> Tensor) {
+        self.form = form
+        self.sourceRequirement = needsSource ? .source : .none
+        self.embedDimension = embedDimension
+        self.body = body
+    }
+
+    public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
+        try body(base, source, subspaces)
+    }
+}

@@ -1,0 +1,4 @@
+extension InterventionRegistry {
+    /// Registers the trainable intervention types.
+    func registerTrainable() {}
+}
