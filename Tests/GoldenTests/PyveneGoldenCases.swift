@@ -22,6 +22,7 @@ struct PyveneGoldenCases {
                 case "forward": return try forward(c, model)
                 case "collect": return try collect(c, model)
                 case "intervene": return try intervene(c, model)
+                case "generate": return try generate(c, model)
                 default: throw GoldenSkip("case kind '\(c["kind"]?.stringValue ?? "?")' is not implemented yet")
                 }
             }
@@ -99,6 +100,43 @@ struct PyveneGoldenCases {
             if quirky && PyveneCaseSetup.buggyKeys.contains(key) && (c["expected"]?.objectValue?.keys.contains(key + "_intended") ?? false) { continue }
             guard key == "logits" || key == "logits_intended" else { throw GoldenSkip("expected key '\(key)' is not understood") }
             try comparator.check(key, out.intervened.output, expected: entry, in: data)
+        }
+        try comparator.verdict()
+        return comparator.maxAbsError
+    }
+
+    func generate(_ c: JSONValue, _ model: any HookableModel) throws -> Float? {
+        guard let decoder = model as? any CausalLanguageModel else { throw GoldenFailure("\(model.modelType) cannot generate") }
+        let setup = PyveneCaseSetup(data: data, c: c)
+        guard case .tokens(let prompt) = try setup.input(c["base"]) else { throw GoldenSkip("generation needs token ids") }
+        let kwargs = c["generate_kwargs"]
+        guard kwargs?["do_sample"]?.boolValue != true, (kwargs?["num_beams"]?.intValue ?? 1) == 1 else {
+            throw GoldenSkip("only greedy generation is compared")
+        }
+        let generation = GenerationConfig(maxNewTokens: kwargs?["max_new_tokens"]?.intValue ?? 6,
+                                          useCache: kwargs?["use_cache"]?.boolValue ?? true)
+        let result: GenerationResult
+        if setup.representations.isEmpty {
+            result = try Generator.generate(decoder, prompt: prompt, config: generation)
+        } else {
+            let config = try setup.config()
+            let intervenable = try IntervenableModel(config: config, model: model)
+            let onPrompt = c["intervene_on_prompt"]?.boolValue ?? true
+            result = try intervenable.generate(prompt: prompt, sources: try setup.sources(), unitLocations: try setup.locations(for: config),
+                                               subspaces: try setup.subspaces(count: config.representations.count),
+                                               timing: onPrompt ? .prompt : .everyGeneratedToken, config: generation).intervened
+        }
+        var comparator = GoldenComparator()
+        for (key, entry) in c["expected"]?.objectValue ?? JSONObject() {
+            switch key {
+            case "sequences":
+                let expected = try data.integers(entry["tensor"]?.stringValue ?? "")
+                comparator.check(key, Array(result.sequences.joined()), expected.values)
+            case "first_step_logits":
+                try comparator.check(key, result.firstStepLogits, expected: entry, in: data)
+            default:
+                throw GoldenSkip("expected key '\(key)' is not understood")
+            }
         }
         try comparator.verdict()
         return comparator.maxAbsError

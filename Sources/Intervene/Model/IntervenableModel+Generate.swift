@@ -1,0 +1,79 @@
+import Models
+import Tensors
+
+/// When interventions act during generation.
+public enum GenerationTiming {
+    /// On the prompt's forward pass only (pyvene's `intervene_on_prompt=True`); later tokens are
+    /// not intervened on but attend to the patched keys and values.
+    case prompt
+    /// On the generated tokens that `selector` picks (1 = the first new token's forward pass),
+    /// writing at the new token's position.
+    case generatedTokens(where: @Sendable (Int) -> Bool)
+    /// On the prompt and on the selected generated tokens.
+    case promptAndGeneratedTokens(where: @Sendable (Int) -> Bool)
+
+    /// Every generated token.
+    public static var everyGeneratedToken: GenerationTiming { .generatedTokens { _ in true } }
+
+    var includesPrompt: Bool {
+        switch self {
+        case .prompt, .promptAndGeneratedTokens: return true
+        case .generatedTokens: return false
+        }
+    }
+
+    func includes(step: Int) -> Bool {
+        switch self {
+        case .prompt: return false
+        case .generatedTokens(let selector), .promptAndGeneratedTokens(let selector): return selector(step)
+        }
+    }
+}
+
+/// Generation with and without interventions.
+public struct InterventionGeneration {
+    /// Without interventions (only when asked).
+    public var original: GenerationResult?
+    /// With interventions.
+    public var intervened: GenerationResult
+}
+
+extension IntervenableModel {
+    /// Generates from `prompt` with interventions applied as `timing` says. Sources run once,
+    /// before generation; the key/value cache carries patched activations forward.
+    public func generate(prompt: IndexTensor, sources: [ModelInput]? = nil, unitLocations: UnitLocations? = nil,
+                         subspaces: Subspaces? = nil, attentionMask: [[Bool]]? = nil, timing: GenerationTiming = .prompt,
+                         config generation: GenerationConfig, outputOriginal: Bool = false) throws -> InterventionGeneration {
+        guard let decoder = model as? any CausalLanguageModel else {
+            throw ConfigurationError.invalidField(field: "model", value: model.modelType, allowed: "a causal language model for generation")
+        }
+        guard config.mode == .parallel else {
+            throw ConfigurationError.invalidField(field: "mode", value: "serial", allowed: "parallel for generation")
+        }
+        let base = ModelInput.tokens(prompt)
+        let promptHooks = try prepareHooks(base: base, sources: sources, unitLocations: unitLocations, subspaces: subspaces)
+        try runSourcePasses(promptHooks, needsSource: sourceNeeds(sourceActivations: [:]), sources: sources)
+        for i in interventions.indices { promptHooks.addSetter(i) }
+        // Generated tokens: the same sources, written at the new token (position 0 of the step).
+        let stepHooks = InterventionHooks(owner: self)
+        stepHooks.sourceBlocks = promptHooks.sourceBlocks
+        stepHooks.subspaces = promptHooks.subspaces
+        for i in interventions.indices {
+            let batch = prompt.shape[0]
+            let heads = promptHooks.writeLocations[i]??.map(\.heads)
+            stepHooks.writeLocations[i] = (0..<batch).map { b in UnitLocation(positions: [0], heads: heads?[b] ?? nil) }
+            if let block = promptHooks.sourceBlocks[i], sites[i].unit == .position, block.shape[1] != 1 {
+                throw ConfigurationError.invalidField(field: "unit_locations[\(i)].source", value: "\(block.shape[1]) positions",
+                                                      allowed: "one source position when intervening on generated tokens (or a constant source)")
+            }
+            stepHooks.addSetter(i)
+        }
+        let intervened = try Generator.generate(decoder, prompt: prompt, attentionMask: attentionMask, config: generation) { call in
+            if call == 0 { return timing.includesPrompt ? promptHooks : nil }
+            return timing.includes(step: call) ? stepHooks : nil
+        }
+        if let error = promptHooks.error ?? stepHooks.error { throw error }
+        let original = outputOriginal ? try Generator.generate(decoder, prompt: prompt, attentionMask: attentionMask, config: generation) : nil
+        return InterventionGeneration(original: original, intervened: intervened)
+    }
+}
