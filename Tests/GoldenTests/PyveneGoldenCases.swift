@@ -23,6 +23,7 @@ struct PyveneGoldenCases {
                 case "collect": return try collect(c, model)
                 case "intervene": return try intervene(c, model)
                 case "generate": return try generate(c, model)
+                case "loss_grad": return try lossGrad(c, model)
                 default: throw GoldenSkip("case kind '\(c["kind"]?.stringValue ?? "?")' is not implemented yet")
                 }
             }

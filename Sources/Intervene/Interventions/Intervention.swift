@@ -42,11 +42,17 @@ public protocol Intervention: AnyObject {
     var hyperparameters: JSONObject { get }
     /// The new base block. `subspaces[b]` lists the dimensions example b may change (nil: all).
     func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor
+    /// The learned state to save, by name (e.g. "rotate_layer.weight" → R).
+    func stateTensors() -> [String: Tensor]
+    /// Restores state saved by `stateTensors`; throws naming a missing or mis-shaped tensor.
+    func loadState(_ tensors: [String: Tensor]) throws
 }
 
 extension Intervention {
     public var namedParameters: [(name: String, parameter: Parameter)] { [] }
     public var hyperparameters: JSONObject { JSONObject() }
+    public func stateTensors() -> [String: Tensor] { [:] }
+    public func loadState(_ tensors: [String: Tensor]) throws {}
     /// True when some parameter is trainable.
     public var isTrainable: Bool { namedParameters.contains { $0.parameter.isTrainable } }
 }
@@ -58,6 +64,7 @@ public enum InterventionError: Error, CustomStringConvertible, Equatable {
     case missingSource(intervention: String)
     case invalidHyperparameter(type: String, field: String, value: String, allowed: String)
     case unknownType(String, known: [String])
+    case invalidState(intervention: String, tensor: String, reason: String)
 
     public var description: String {
         switch self {
@@ -69,6 +76,7 @@ public enum InterventionError: Error, CustomStringConvertible, Equatable {
         case .invalidHyperparameter(let type, let field, let value, let allowed):
             return "\(type): hyperparameter '\(field)' has value \(value); allowed: \(allowed)"
         case .unknownType(let name, let known): return "unknown intervention type '\(name)'; known: \(known.joined(separator: ", "))"
+        case .invalidState(let i, let tensor, let reason): return "\(i): tensor '\(tensor)' \(reason)"
         }
     }
 }
@@ -125,4 +133,13 @@ func floatHyperparameter(_ h: JSONObject, _ key: String, type: String) throws ->
         throw InterventionError.invalidHyperparameter(type: type, field: key, value: v.serialized(), allowed: "a finite number")
     }
     return Float(d)
+}
+
+/// Fetches a saved tensor of the expected shape.
+func stateTensor(_ tensors: [String: Tensor], _ name: String, shape: [Int], intervention: String) throws -> Tensor {
+    guard let t = tensors[name] else { throw InterventionError.invalidState(intervention: intervention, tensor: name, reason: "is missing") }
+    guard t.shape == shape else {
+        throw InterventionError.invalidState(intervention: intervention, tensor: name, reason: "has shape \(t.shape), expected \(shape)")
+    }
+    return t
 }
