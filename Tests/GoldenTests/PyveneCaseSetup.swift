@@ -45,7 +45,7 @@ struct PyveneCaseSetup {
             if let name = r["source_representation"]?.stringValue { vector = try data.tensor(name).scalars }
             return RepresentationConfig(
                 layer: r["layer"]?.intValue ?? 0, component: Component(r["component"]?.stringValue ?? ""),
-                unit: try Unit(pyvene: r["unit"]?.stringValue), maxNumberOfUnits: r["max_number_of_units"]?.intValue ?? 1,
+                unit: try RepresentationUnit(pyvene: r["unit"]?.stringValue), maxNumberOfUnits: r["max_number_of_units"]?.intValue ?? 1,
                 lowRankDimension: r["low_rank_dimension"]?.intValue,
                 subspacePartition: r["subspace_partition"]?.arrayValue?.map { $0.arrayValue?.compactMap(\.intValue) ?? [] },
                 interventionType: r["intervention_type"]?.stringValue,

@@ -12,7 +12,7 @@ public struct RepresentationConfig: Codable, Sendable, Equatable {
     /// The hook site inside the layer ("block_output", "head_attention_value_output", …).
     public var component: Component
     /// Granularity of locations.
-    public var unit: Unit
+    public var unit: RepresentationUnit
     /// Units selected per example (positions, or heads × positions); sizes trainable
     /// interventions (embed dimension = per-unit dimension × this).
     public var maxNumberOfUnits: Int
@@ -34,7 +34,7 @@ public struct RepresentationConfig: Codable, Sendable, Equatable {
     /// units; the intervention then needs no source input.
     public var sourceRepresentation: [Float]?
 
-    public init(layer: Int, component: Component, unit: Unit = .position, maxNumberOfUnits: Int = 1,
+    public init(layer: Int, component: Component, unit: RepresentationUnit = .position, maxNumberOfUnits: Int = 1,
                 lowRankDimension: Int? = nil, subspacePartition: [[Int]]? = nil, groupKey: Int? = nil,
                 interventionLinkKey: Int? = nil, interventionType: String? = nil,
                 interventionHyperparameters: [String: JSONCodable]? = nil, sourceRepresentation: [Float]? = nil) {
@@ -67,7 +67,7 @@ public struct RepresentationConfig: Codable, Sendable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         layer = try c.decode(Int.self, forKey: .layer)
         component = Component(try c.decode(String.self, forKey: .component))
-        unit = try Unit(pyvene: try c.decodeIfPresent(String.self, forKey: .unit) ?? "pos")
+        unit = try RepresentationUnit(pyvene: try c.decodeIfPresent(String.self, forKey: .unit) ?? "pos")
         maxNumberOfUnits = try c.decodeIfPresent(Int.self, forKey: .maxNumberOfUnits) ?? 1
         lowRankDimension = try c.decodeIfPresent(Int.self, forKey: .lowRankDimension)
         subspacePartition = try c.decodeIfPresent([[Int]].self, forKey: .subspacePartition)

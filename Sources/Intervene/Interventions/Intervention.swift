@@ -3,7 +3,7 @@ import Tensors
 
 /// How the IntervenableModel presents a gathered block to an intervention.
 public enum BlockForm: Sendable {
-    /// Unit by unit: (B, n, d) for positions, (B, heads, positions, d) for heads, (B, d) per
+    /// RepresentationUnit by unit: (B, n, d) for positions, (B, heads, positions, d) for heads, (B, d) per
     /// time step. Subspaces index the last dimension d. (pyvene's "localist" interventions.)
     case units
     /// Units flattened into one vector per example: (B, n·d) for positions,

@@ -84,7 +84,7 @@ extension UnitLocations {
     }
 
     /// One intervention's per-example locations for its unit.
-    static func parse(_ v: JSONValue, unit: Unit, batchSize: Int, field: String) throws -> [UnitLocation]? {
+    static func parse(_ v: JSONValue, unit: RepresentationUnit, batchSize: Int, field: String) throws -> [UnitLocation]? {
         if v.isNull { return nil }
         func intLists(_ x: JSONValue, _ f: String) throws -> [[Int]] {
             guard let rows = x.arrayValue, rows.count == batchSize else {

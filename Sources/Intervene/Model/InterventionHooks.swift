@@ -71,7 +71,7 @@ final class InterventionHooks: ActivationHooks {
         sourceBlocks[i] = try access.gather(activation, readLocations[i] ?? nil)
     }
 
-    /// Unit "t": stores example b's row at every unit j whose location is this step.
+    /// RepresentationUnit "t": stores example b's row at every unit j whose location is this step.
     private func recordRows(_ i: Int, step: Int, _ activation: Tensor, locations: [UnitLocation]?) {
         let batch = activation.shape[0]
         for b in 0..<batch {
@@ -114,7 +114,7 @@ final class InterventionHooks: ActivationHooks {
         activation = try access.scatter(activation, locations, result)
     }
 
-    /// Unit "t": intervenes on the rows of examples whose location includes this step.
+    /// RepresentationUnit "t": intervenes on the rows of examples whose location includes this step.
     private func setRows(_ i: Int, step: Int, _ activation: inout Tensor, locations: [UnitLocation]?) throws {
         let intervention = owner.interventions[i]
         if let collector = intervention as? CollectIntervention {

@@ -10,7 +10,7 @@ import Tensors
 struct SiteAccess {
     let representationIndex: Int
     let spec: SiteSpec
-    let unit: Unit
+    let unit: RepresentationUnit
 
     /// The error for a location outside its axis.
     func outOfRange(_ what: String, _ value: Int, _ size: Int, example: Int) -> ConfigurationError {

@@ -1,5 +1,5 @@
 /// What one "unit" of a representation is: the granularity at which locations select.
-public enum Unit: String, Codable, Sendable, CaseIterable {
+public enum RepresentationUnit: String, Codable, Sendable, CaseIterable {
     /// Token positions: locations pick positions; the block is (B, n, d).
     case position = "pos"
     /// Attention heads: locations pick heads at every position; the block is (B, n, S, d).
@@ -15,7 +15,7 @@ public enum Unit: String, Codable, Sendable, CaseIterable {
     /// Parses pyvene's unit strings ("pos", "h", "h.pos", "t"); nil or "" is the whole tensor.
     public init(pyvene text: String?) throws {
         guard let text, !text.isEmpty else { self = .whole; return }
-        guard let unit = Unit(rawValue: text) else {
+        guard let unit = RepresentationUnit(rawValue: text) else {
             throw ConfigurationError.invalidField(field: "unit", value: "\"\(text)\"", allowed: "pos, h, h.pos, t")
         }
         self = unit

@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+@testable import Models
+import Tensors
+
+@Suite struct CheckpointTests {
+    /// Saves a model into a folder with a config.json.
+    func savedGPT2(_ model: GPT2Model) throws -> String {
+        let folder = temporaryFolder("gpt2")
+        let c = model.configuration
+        write("""
+        {"model_type": "gpt2", "vocab_size": \(c.vocabularySize), "n_positions": \(c.positions), "n_embd": \(c.width),
+         "n_layer": \(c.layers), "n_head": \(c.heads), "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5}
+        """, to: folder + "/config.json")
+        try model.save(to: folder + "/model.safetensors")
+        return folder
+    }
+
+    @Test func savedModelLoadsBackIdentically() throws {
+        let model = tinyGPT2()
+        let folder = try savedGPT2(model)
+        let loaded = try ModelLoader.load(folder: folder)
+        let input = ModelInput.tokens(ids([[1, 2, 3, 4]]))
+        #expect(maxDifference(try model(input).logits, try loaded(input).logits) == 0)
+        #expect(loaded.parameterCount == model.parameterCount)
+        // Loaded models are frozen.
+        #expect(loaded.namedParameters.allSatisfy { !$0.parameter.isTrainable })
+    }
+
+    @Test func shardedCheckpointsLoad() throws {
+        let model = tinyGPT2()
+        let folder = try savedGPT2(model)
+        try FileManager.default.removeItem(atPath: folder + "/model.safetensors")
+        var shards: [[String: SafeTensorsWriter.Item]] = [[:], [:]]
+        var map: [String] = []
+        for (i, (key, p)) in model.namedParameters.enumerated() where key != "lm_head.weight" {
+            shards[i % 2][key] = .float(p.value)
+            map.append("\"\(key)\": \"part-\(i % 2).safetensors\"")
+        }
+        for (i, shard) in shards.enumerated() { try SafeTensorsWriter.write(shard, to: folder + "/part-\(i).safetensors") }
+        write("{\"weight_map\": {\(map.joined(separator: ", "))}}", to: folder + "/model.safetensors.index.json")
+        let loaded = try ModelLoader.load(folder: folder)
+        let input = ModelInput.tokens(ids([[5, 6]]))
+        #expect(maxDifference(try model(input).logits, try loaded(input).logits) == 0)
+    }
+
+    @Test func missingTensorIsNamed() throws {
+        let model = tinyGPT2()
+        let folder = try savedGPT2(model)
+        var items: [String: SafeTensorsWriter.Item] = [:]
+        for (key, p) in model.namedParameters where key != "transformer.h.1.ln_2.weight" && key != "lm_head.weight" { items[key] = .float(p.value) }
+        try SafeTensorsWriter.write(items, to: folder + "/model.safetensors")
+        do {
+            _ = try ModelLoader.load(folder: folder)
+            Issue.record("expected a missing-key error")
+        } catch let ModelError.checkpointMismatch(report) {
+            #expect(report.missing == ["transformer.h.1.ln_2.weight"])
+            #expect("\(ModelError.checkpointMismatch(report))".contains("transformer.h.1.ln_2.weight"))
+        }
+        // Lenient loading reports and continues.
+        let (_, report) = try ModelLoader.load(folder: folder, strict: false)
+        #expect(report.missing == ["transformer.h.1.ln_2.weight"])
+    }
+
+    @Test func wrongShapeIsNamed() throws {
+        let model = tinyGPT2()
+        let folder = try savedGPT2(model)
+        var items: [String: SafeTensorsWriter.Item] = [:]
+        for (key, p) in model.namedParameters where key != "lm_head.weight" { items[key] = .float(p.value) }
+        items["transformer.wpe.weight"] = .float(Tensor.zeros([3, 16]))
+        items["extra.tensor"] = .float(Tensor.zeros([1]))
+        try SafeTensorsWriter.write(items, to: folder + "/model.safetensors")
+        do {
+            _ = try ModelLoader.load(folder: folder)
+            Issue.record("expected a shape error")
+        } catch let ModelError.checkpointMismatch(report) {
+            #expect(report.misshaped == [.init(key: "transformer.wpe.weight", expected: [24, 16], found: [3, 16])])
+            #expect(report.unexpected == ["extra.tensor"])
+        }
+    }
+
+    @Test func unknownModelTypeIsNamed() throws {
+        let folder = temporaryFolder()
+        write(#"{"model_type": "mamba", "hidden_size": 4}"#, to: folder + "/config.json")
+        #expect(throws: ModelError.unknownModelType("mamba", known: ArchitectureRegistry.shared.modelTypes)) {
+            try ModelLoader.load(folder: folder)
+        }
+    }
+
+    @Test func malformedConfigNamesTheField() throws {
+        let folder = temporaryFolder()
+        write("{not json", to: folder + "/config.json")
+        do { _ = try ModelLoader.load(folder: folder); Issue.record("expected an error") } catch let ModelError.invalidConfig(_, field, _, _) {
+            #expect(field == "(file)")
+        }
+        write(#"{"model_type": "gpt2", "vocab_size": 10, "n_positions": 8, "n_embd": 6, "n_layer": "two", "n_head": 2}"#, to: folder + "/config.json")
+        do { _ = try ModelLoader.load(folder: folder); Issue.record("expected an error") } catch let ModelError.invalidConfig(_, field, value, _) {
+            #expect(field == "n_layer")
+            #expect(value == "\"two\"")
+        }
+        write(#"{"model_type": "gpt2", "vocab_size": 10, "n_positions": 8, "n_embd": 6, "n_layer": 1, "n_head": 4}"#, to: folder + "/config.json")
+        do { _ = try ModelLoader.load(folder: folder); Issue.record("expected an error") } catch let ModelError.invalidConfig(_, field, _, _) {
+            #expect(field == "n_head")
+        }
+        #expect(throws: ModelError.self) { try ModelLoader.load(folder: folder + "/nowhere") }
+    }
+
+    @Test func missingWeightsFolderIsReported() throws {
+        let folder = temporaryFolder()
+        write(#"{"model_type": "gpt2", "vocab_size": 10, "n_positions": 8, "n_embd": 4, "n_layer": 1, "n_head": 2}"#, to: folder + "/config.json")
+        do { _ = try ModelLoader.load(folder: folder); Issue.record("expected an error") } catch let ModelError.missingWeights(_, reason) {
+            #expect(reason.contains("model.safetensors"))
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Testing
+@testable import Models
+import Tensors
+
+@Suite struct GenerationTests {
+    @Test func cacheAndNoCacheAgree() throws {
+        for model in [tinyGPT2() as any CausalLanguageModel, try tinyLlama()] {
+            let prompt = ids([[1, 2, 3], [4, 5, 6]])
+            let cached = try Generator.generate(model, prompt: prompt, config: GenerationConfig(maxNewTokens: 8))
+            let uncached = try Generator.generate(model, prompt: prompt, config: GenerationConfig(maxNewTokens: 8, useCache: false))
+            #expect(cached.sequences == uncached.sequences)
+            #expect(cached.sequences[0].count == 11)
+        }
+    }
+
+    @Test func seededSamplingIsReproducible() throws {
+        let model = tinyGPT2()
+        let prompt = ids([[1, 2, 3]])
+        let config = GenerationConfig(maxNewTokens: 10, strategy: .sample(temperature: 1.5, topK: 10, topP: 0.9), seed: 7)
+        let a = try Generator.generate(model, prompt: prompt, config: config)
+        let b = try Generator.generate(model, prompt: prompt, config: config)
+        #expect(a.sequences == b.sequences)
+        var other = config
+        other.seed = 8
+        let runs = try (0..<5).map { s -> [[Int]] in
+            other.seed = UInt64(100 + s)
+            return try Generator.generate(model, prompt: prompt, config: other).sequences
+        }
+        #expect(Set(runs.map { $0[0] }).count > 1)
+        // Top-k of 1 is greedy.
+        let greedy = try Generator.generate(model, prompt: prompt, config: GenerationConfig(maxNewTokens: 6))
+        let topOne = try Generator.generate(model, prompt: prompt, config: GenerationConfig(maxNewTokens: 6, strategy: .sample(topK: 1)))
+        #expect(greedy.sequences == topOne.sequences)
+    }
+
+    @Test func stopTokensEndASequence() throws {
+        let model = tinyGPT2()
+        let prompt = ids([[1, 2, 3]])
+        let free = try Generator.generate(model, prompt: prompt, config: GenerationConfig(maxNewTokens: 6))
+        let stop = free.sequences[0][4]
+        let stopped = try Generator.generate(model, prompt: prompt, config: GenerationConfig(maxNewTokens: 6, stopTokens: [stop], padToken: 0))
+        let expectedCount = free.sequences[0][3] == stop ? 1 : 2
+        #expect(stopped.generatedCounts[0] == expectedCount)
+        #expect(stopped.sequences[0] == Array(free.sequences[0].prefix(3 + expectedCount)))
+        // In a batch, a finished sequence is padded while the others continue.
+        let batch = try Generator.generate(model, prompt: ids([[1, 2, 3], [9, 9, 9]]), config: GenerationConfig(maxNewTokens: 6, stopTokens: [stop], padToken: 0))
+        if batch.generatedCounts[1] > expectedCount {
+            #expect(batch.sequences[0][3 + expectedCount] == 0)
+        }
+    }
+
+    @Test func leftPaddingMatchesUnpaddedPrompts() throws {
+        let model = tinyGPT2()
+        let alone = try Generator.generate(model, prompt: ids([[7, 8]]), config: GenerationConfig(maxNewTokens: 5))
+        let padded = try Generator.generate(model, prompt: ids([[0, 0, 7, 8], [1, 2, 3, 4]]),
+                                            attentionMask: [[false, false, true, true], [true, true, true, true]],
+                                            config: GenerationConfig(maxNewTokens: 5))
+        #expect(Array(padded.sequences[0].suffix(5)) == Array(alone.sequences[0].suffix(5)))
+    }
+
+    @Test func invalidSettingsThrow() throws {
+        let model = tinyGPT2()
+        #expect(throws: ModelError.self) { try Generator.generate(model, prompt: ids([[1]]), config: GenerationConfig(maxNewTokens: 100)) }
+        #expect(throws: ModelError.self) { try Generator.generate(model, prompt: ids([[1]]), config: GenerationConfig(maxNewTokens: 2, strategy: .sample(temperature: 0))) }
+    }
+}
