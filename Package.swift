@@ -27,7 +27,7 @@ let package = Package(
             "Tensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "InterveneBench", dependencies: ["Tensors", "CBLAS"]),
+        .executableTarget(name: "InterveneBench", dependencies: ["Intervene", "Models", "Tensors", "CBLAS"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors"]),
         .testTarget(name: "InterveneTests", dependencies: ["Intervene", "Models", "Tensors"]),

@@ -19,6 +19,15 @@
 
 #define IK_INLINE static inline __attribute__((always_inline))
 
+// Elementwise loops read and write the same index only, so they are safe to vectorise even when
+// input and output alias (in-place operations); this tells clang so, instead of a runtime
+// overlap check that would fall back to scalar code for in-place calls.
+#if defined(__clang__)
+#define IK_VECTOR _Pragma("clang loop vectorize(assume_safety)")
+#else
+#define IK_VECTOR
+#endif
+
 IK_INLINE float ik_bits_to_float(uint32_t u) {
     float f;
     memcpy(&f, &u, sizeof f);
@@ -102,51 +111,65 @@ IK_INLINE float ik_sigmoidf(float x) { return 1.0f / (1.0f + ik_expf(-x)); }
 IK_CLONES void ik_unary(int op, const float *x, float *y, size_t n) {
     switch (op) {
     case IK_EXP:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) y[i] = ik_expf(x[i]);
         break;
     case IK_LOG:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) y[i] = logf(x[i]);
         break;
     case IK_SQRT:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) y[i] = sqrtf(x[i]);
         break;
     case IK_TANH:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) y[i] = ik_tanhf(x[i]);
         break;
     case IK_SIGMOID:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) y[i] = ik_sigmoidf(x[i]);
         break;
     case IK_RELU:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
         break;
     case IK_GELU_TANH:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) {
             float v = x[i];
             y[i] = 0.5f * v * (1.0f + ik_tanhf(GELU_K * (v + GELU_C * v * v * v)));
         }
         break;
     case IK_GELU_ERF:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) {
             float v = x[i];
             y[i] = 0.5f * v * (1.0f + ik_erff(v * INV_SQRT2));
         }
         break;
     case IK_SILU:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) y[i] = x[i] * ik_sigmoidf(x[i]);
         break;
     case IK_NEG:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) y[i] = -x[i];
         break;
     case IK_ABS:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) y[i] = fabsf(x[i]);
         break;
     case IK_SQUARE:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) y[i] = x[i] * x[i];
         break;
     case IK_RSQRT:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) y[i] = 1.0f / sqrtf(x[i]);
         break;
     case IK_RECIPROCAL:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) y[i] = 1.0f / x[i];
         break;
     default:
@@ -158,24 +181,31 @@ IK_CLONES void ik_unary_backward(int op, const float *x, const float *y, const f
                                  size_t n) {
     switch (op) {
     case IK_EXP:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) dx[i] = dy[i] * y[i];
         break;
     case IK_LOG:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) dx[i] = dy[i] / x[i];
         break;
     case IK_SQRT:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) dx[i] = dy[i] * 0.5f / y[i];
         break;
     case IK_TANH:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
         break;
     case IK_SIGMOID:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
         break;
     case IK_RELU:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
         break;
     case IK_GELU_TANH:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) {
             float v = x[i];
             float t = ik_tanhf(GELU_K * (v + GELU_C * v * v * v));
@@ -184,6 +214,7 @@ IK_CLONES void ik_unary_backward(int op, const float *x, const float *y, const f
         }
         break;
     case IK_GELU_ERF:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) {
             float v = x[i];
             float d = 0.5f * (1.0f + ik_erff(v * INV_SQRT2)) + v * INV_SQRT_2PI * ik_expf(-0.5f * v * v);
@@ -191,24 +222,30 @@ IK_CLONES void ik_unary_backward(int op, const float *x, const float *y, const f
         }
         break;
     case IK_SILU:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) {
             float s = ik_sigmoidf(x[i]);
             dx[i] = dy[i] * s * (1.0f + x[i] * (1.0f - s));
         }
         break;
     case IK_NEG:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) dx[i] = -dy[i];
         break;
     case IK_ABS:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : (x[i] < 0.0f ? -dy[i] : 0.0f);
         break;
     case IK_SQUARE:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) dx[i] = 2.0f * x[i] * dy[i];
         break;
     case IK_RSQRT:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) dx[i] = -0.5f * y[i] * y[i] * y[i] * dy[i];
         break;
     case IK_RECIPROCAL:
+        IK_VECTOR
         for (size_t i = 0; i < n; i++) dx[i] = -y[i] * y[i] * dy[i];
         break;
     default:
@@ -218,13 +255,13 @@ IK_CLONES void ik_unary_backward(int op, const float *x, const float *y, const f
 
 #define IK_BINARY_LOOP(EXPR)                                                                    \
     if (sa == 1 && sb == 1) {                                                                   \
-        for (size_t i = 0; i < n; i++) { float u = a[i], v = b[i]; out[i] = (EXPR); }           \
+        IK_VECTOR for (size_t i = 0; i < n; i++) { float u = a[i], v = b[i]; out[i] = (EXPR); } \
     } else if (sa == 1) {                                                                       \
         float v = b[0];                                                                         \
-        for (size_t i = 0; i < n; i++) { float u = a[i]; out[i] = (EXPR); }                     \
+        IK_VECTOR for (size_t i = 0; i < n; i++) { float u = a[i]; out[i] = (EXPR); }           \
     } else if (sb == 1) {                                                                       \
         float u = a[0];                                                                         \
-        for (size_t i = 0; i < n; i++) { float v = b[i]; out[i] = (EXPR); }                     \
+        IK_VECTOR for (size_t i = 0; i < n; i++) { float v = b[i]; out[i] = (EXPR); }           \
     } else {                                                                                    \
         float u = a[0], v = b[0];                                                               \
         float r = (EXPR);                                                                       \
@@ -245,10 +282,12 @@ IK_CLONES void ik_binary(int op, const float *a, size_t sa, const float *b, size
 }
 
 IK_CLONES void ik_affine(const float *x, float a, float b, float *y, size_t n) {
+    IK_VECTOR
     for (size_t i = 0; i < n; i++) y[i] = a * x[i] + b;
 }
 
 IK_CLONES void ik_accumulate(float *y, const float *x, size_t n) {
+    IK_VECTOR
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
 
@@ -292,22 +331,12 @@ IK_CLONES void ik_softmax_rows(const float *x, float *y, size_t rows, size_t col
         float *yr = y + r * cols;
         float m = ik_max(xr, cols);
         if (m == -INFINITY) m = 0.0f;  // a fully masked row gives zeros, never NaN
-        float acc[16] = {0};
-        size_t i = 0;
-        for (; i + 16 <= cols; i += 16)
-            for (size_t j = 0; j < 16; j++) {
-                float e = ik_expf(xr[i + j] - m);
-                yr[i + j] = e;
-                acc[j] += e;
-            }
-        float s = 0.0f;
-        for (; i < cols; i++) {
-            float e = ik_expf(xr[i] - m);
-            yr[i] = e;
-            s += e;
-        }
-        for (size_t j = 0; j < 16; j++) s += acc[j];
+        // Three simple passes, each vectorised: exponentials, their sum, the scaling.
+        IK_VECTOR
+        for (size_t k = 0; k < cols; k++) yr[k] = ik_expf(xr[k] - m);
+        float s = ik_sum(yr, cols);
         float inv = s > 0.0f ? 1.0f / s : 0.0f;
+        IK_VECTOR
         for (size_t k = 0; k < cols; k++) yr[k] *= inv;
     }
 }
@@ -318,14 +347,10 @@ IK_CLONES void ik_log_softmax_rows(const float *x, float *y, size_t rows, size_t
         float *yr = y + r * cols;
         float m = ik_max(xr, cols);
         if (m == -INFINITY) m = 0.0f;
-        float acc[16] = {0};
-        size_t i = 0;
-        for (; i + 16 <= cols; i += 16)
-            for (size_t j = 0; j < 16; j++) acc[j] += ik_expf(xr[i + j] - m);
-        float s = 0.0f;
-        for (; i < cols; i++) s += ik_expf(xr[i] - m);
-        for (size_t j = 0; j < 16; j++) s += acc[j];
-        float shift = m + logf(s);
+        IK_VECTOR
+        for (size_t k = 0; k < cols; k++) yr[k] = ik_expf(xr[k] - m);  // y as scratch
+        float shift = m + logf(ik_sum(yr, cols));
+        IK_VECTOR
         for (size_t k = 0; k < cols; k++) yr[k] = xr[k] - shift;
     }
 }
@@ -336,6 +361,7 @@ IK_CLONES void ik_softmax_backward_rows(const float *y, const float *dy, float *
         const float *yr = y + r * cols, *gr = dy + r * cols;
         float *dr = dx + r * cols;
         float s = ik_dot(yr, gr, cols);
+        IK_VECTOR
         for (size_t k = 0; k < cols; k++) dr[k] = yr[k] * (gr[k] - s);
     }
 }
@@ -346,6 +372,7 @@ IK_CLONES void ik_log_softmax_backward_rows(const float *y, const float *dy, flo
         const float *yr = y + r * cols, *gr = dy + r * cols;
         float *dr = dx + r * cols;
         float s = ik_sum(gr, cols);
+        IK_VECTOR
         for (size_t k = 0; k < cols; k++) dr[k] = gr[k] - ik_expf(yr[k]) * s;
     }
 }
@@ -373,10 +400,13 @@ IK_CLONES void ik_layer_norm_rows(const float *x, const float *w, const float *b
         if (mean) mean[r] = mu;
         if (rstd) rstd[r] = rs;
         if (w && b) {
+            IK_VECTOR
             for (size_t k = 0; k < cols; k++) yr[k] = (xr[k] - mu) * rs * w[k] + b[k];
         } else if (w) {
+            IK_VECTOR
             for (size_t k = 0; k < cols; k++) yr[k] = (xr[k] - mu) * rs * w[k];
         } else {
+            IK_VECTOR
             for (size_t k = 0; k < cols; k++) yr[k] = (xr[k] - mu) * rs;
         }
     }
@@ -389,15 +419,18 @@ IK_CLONES void ik_layer_norm_backward_rows(const float *x, const float *w, const
         const float *xr = x + r * cols, *gr = dy + r * cols;
         float mu = mean[r], rs = rstd[r];
         if (dw) {
+            IK_VECTOR
             for (size_t k = 0; k < cols; k++) dw[k] += gr[k] * (xr[k] - mu) * rs;
         }
         if (db) {
+            IK_VECTOR
             for (size_t k = 0; k < cols; k++) db[k] += gr[k];
         }
         if (!dx) continue;
         float *dr = dx + r * cols;
         // g = dy·w; dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂))
         float sg = 0.0f, sgx = 0.0f;
+        IK_VECTOR
         for (size_t k = 0; k < cols; k++) {
             float g = w ? gr[k] * w[k] : gr[k];
             float xh = (xr[k] - mu) * rs;
@@ -406,6 +439,7 @@ IK_CLONES void ik_layer_norm_backward_rows(const float *x, const float *w, const
         }
         sg /= (float)cols;
         sgx /= (float)cols;
+        IK_VECTOR
         for (size_t k = 0; k < cols; k++) {
             float g = w ? gr[k] * w[k] : gr[k];
             float xh = (xr[k] - mu) * rs;
@@ -423,8 +457,10 @@ IK_CLONES void ik_rms_norm_rows(const float *x, const float *w, float *y, float 
         float rs = 1.0f / sqrtf(ms + eps);
         if (rstd) rstd[r] = rs;
         if (w) {
+            IK_VECTOR
             for (size_t k = 0; k < cols; k++) yr[k] = w[k] * (xr[k] * rs);
         } else {
+            IK_VECTOR
             for (size_t k = 0; k < cols; k++) yr[k] = xr[k] * rs;
         }
     }
@@ -437,14 +473,17 @@ IK_CLONES void ik_rms_norm_backward_rows(const float *x, const float *w, const f
         const float *xr = x + r * cols, *gr = dy + r * cols;
         float rs = rstd[r];
         if (dw) {
+            IK_VECTOR
             for (size_t k = 0; k < cols; k++) dw[k] += gr[k] * xr[k] * rs;
         }
         if (!dx) continue;
         float *dr = dx + r * cols;
         // g = dy·w; dx = rstd · (g − x · rstd² · mean(g ⊙ x))
         float sgx = 0.0f;
+        IK_VECTOR
         for (size_t k = 0; k < cols; k++) sgx += (w ? gr[k] * w[k] : gr[k]) * xr[k];
         float c = sgx / (float)cols * rs * rs;
+        IK_VECTOR
         for (size_t k = 0; k < cols; k++) {
             float g = w ? gr[k] * w[k] : gr[k];
             dr[k] = rs * (g - xr[k] * c);
@@ -453,6 +492,7 @@ IK_CLONES void ik_rms_norm_backward_rows(const float *x, const float *w, const f
 }
 
 IK_CLONES void ik_f16_to_f32(const uint16_t *x, float *y, size_t n) {
+    IK_VECTOR
     for (size_t i = 0; i < n; i++) {
         uint32_t h = x[i];
         uint32_t sign = (h & 0x8000u) << 16;
@@ -468,10 +508,12 @@ IK_CLONES void ik_f16_to_f32(const uint16_t *x, float *y, size_t n) {
 }
 
 IK_CLONES void ik_bf16_to_f32(const uint16_t *x, float *y, size_t n) {
+    IK_VECTOR
     for (size_t i = 0; i < n; i++) y[i] = ik_bits_to_float((uint32_t)x[i] << 16);
 }
 
 void ik_f32_to_f16(const float *x, uint16_t *y, size_t n) {
+    IK_VECTOR
     for (size_t i = 0; i < n; i++) {
         uint32_t f = ik_float_to_bits(x[i]);
         uint32_t sign = (f >> 16) & 0x8000u;

@@ -5,7 +5,7 @@ import Tensors
 /// and prints one JSON object. Build with `-c release`.
 let usage = """
 usage: intervene-bench WORKLOAD [--reps N]
-workloads: engine
+workloads: engine, gpt2_forward
 """
 
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -26,6 +26,7 @@ guard arguments.count == 1 else {
 do {
     switch arguments[0] {
     case "engine": emit(try EngineBenchmark.run(reps: reps))
+    case "gpt2_forward": emit(try GPT2ForwardBenchmark.run(reps: reps))
     default:
         FileHandle.standardError.write(Data("unknown workload '\(arguments[0])'\n\(usage)\n".utf8))
         exit(2)

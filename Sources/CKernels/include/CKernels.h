@@ -64,7 +64,7 @@ float ik_max(const float *x, size_t n);
 /// Row-wise stable softmax of a rows × cols matrix. x and y may alias.
 void ik_softmax_rows(const float *x, float *y, size_t rows, size_t cols);
 
-/// Row-wise stable log-softmax.
+/// Row-wise stable log-softmax. x and y must not alias.
 void ik_log_softmax_rows(const float *x, float *y, size_t rows, size_t cols);
 
 /// Backward of softmax: dx = y ⊙ (dy − Σ dy ⊙ y), per row.

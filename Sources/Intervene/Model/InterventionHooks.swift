@@ -42,6 +42,14 @@ final class InterventionHooks: ActivationHooks {
         TapPoint(layer: owner.config.representations[i].layer, tap: owner.sites[i].spec.tap)
     }
 
+    /// Getter-only passes (clean source runs) may stop once the deepest getter has fired;
+    /// recurrent sites never stop early (their layers interleave with time steps).
+    func canStop(afterLayer layer: Int) -> Bool {
+        guard setters.isEmpty, inputRecorders.isEmpty, !getters.isEmpty else { return false }
+        for (point, members) in getters where point.layer > layer || members.contains(where: { owner.sites[$0].spec.perTimeStep }) { return false }
+        return true
+    }
+
     func isActive(_ point: TapPoint) -> Bool {
         setters[point] != nil || getters[point] != nil || inputRecorders[point] != nil
     }

@@ -135,6 +135,7 @@ public final class BERTModel: HookableModel {
             hooks(l, .mlpOutput, &out)
             x = out
             hooks(l, .blockOutput, &x)
+            if hooks.canStop(afterLayer: l) { return ModelOutput(output: x, hiddenStates: hidden, stoppedEarly: true) }
             if options.outputHiddenStates { hidden.append(x) }
         }
         return ModelOutput(output: x, hiddenStates: hidden)

@@ -148,6 +148,7 @@ public final class GPT2Model: CausalLanguageModel {
             hooks(l, .mlpOutput, &mlpOut)
             x = x + mlpOut
             hooks(l, .blockOutput, &x)
+            if hooks.canStop(afterLayer: l) { return ModelOutput(output: x, hiddenStates: hidden, stoppedEarly: true) }
         }
         options.cache?.advance(by: length)
         let normed = finalNorm(x)

@@ -161,6 +161,7 @@ public final class GPTNeoXModel: CausalLanguageModel {
                 x = mlpOut + residual
             }
             hooks(l, .blockOutput, &x)
+            if hooks.canStop(afterLayer: l) { return ModelOutput(output: x, hiddenStates: hidden, stoppedEarly: true) }
         }
         options.cache?.advance(by: length)
         let normed = finalNorm(x)

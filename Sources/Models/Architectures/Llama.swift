@@ -146,6 +146,7 @@ public final class LlamaModel: CausalLanguageModel {
             hooks(l, .mlpOutput, &mlpOut)
             x = x + mlpOut
             hooks(l, .blockOutput, &x)
+            if hooks.canStop(afterLayer: l) { return ModelOutput(output: x, hiddenStates: hidden, stoppedEarly: true) }
         }
         options.cache?.advance(by: length)
         let normed = finalNorm(x)

@@ -81,6 +81,7 @@ public final class MLPClassifier: HookableModel {
             h = configuration.activation(layer(h))
             hooks(l, .mlpActivation, &h)
             hooks(l, .blockOutput, &h)
+            if hooks.canStop(afterLayer: l) { return ModelOutput(output: h, hiddenStates: hidden, stoppedEarly: true) }
         }
         if options.outputHiddenStates { hidden.append(h) }
         var logits = score(h)

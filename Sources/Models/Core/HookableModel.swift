@@ -71,10 +71,14 @@ public struct ModelOutput {
     /// index L after the final norm). For recurrent models, one (B, S, width) tensor of cell
     /// outputs per layer.
     public var hiddenStates: [Tensor]
+    /// True when the hooks let the model stop early: `output` is then the residual stream after
+    /// the last layer run, not the model's final output.
+    public var stoppedEarly: Bool
 
-    public init(output: Tensor, hiddenStates: [Tensor] = []) {
+    public init(output: Tensor, hiddenStates: [Tensor] = [], stoppedEarly: Bool = false) {
         self.output = output
         self.hiddenStates = hiddenStates
+        self.stoppedEarly = stoppedEarly
     }
 
     /// The same as `output`.

@@ -21,9 +21,20 @@ public protocol ActivationHooks: AnyObject {
     func isActive(_ point: TapPoint) -> Bool
     /// Reads or replaces the activation. `step` is the time step for recurrent cells, else nil.
     func visit(_ point: TapPoint, step: Int?, _ activation: inout Tensor)
+    /// True when nothing after layer `layer` is needed: the model may stop there and return the
+    /// residual stream as a partial output (used by source runs that only read activations).
+    func canStop(afterLayer layer: Int) -> Bool
+}
+
+extension ActivationHooks {
+    public func canStop(afterLayer layer: Int) -> Bool { false }
 }
 
 extension Optional where Wrapped == any ActivationHooks {
+    /// True when the hooks allow stopping after `layer`.
+    @inline(__always)
+    public func canStop(afterLayer layer: Int) -> Bool { self?.canStop(afterLayer: layer) ?? false }
+
     /// Hands `activation` to the hooks if any are active at (layer, tap).
     @inline(__always)
     public func callAsFunction(_ layer: Int, _ tap: Component, step: Int? = nil, _ activation: inout Tensor) {

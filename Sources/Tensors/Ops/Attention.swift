@@ -50,7 +50,7 @@ public enum Attention {
         var out = Tensor(uninitializedShape: [batch, heads, sq, sk])
         let dst = out.storage.pointer
         let pad = mask.keyPadding
-        Parallel.forRanges(batch * heads, grain: Swift.max(1, 16384 / Swift.max(sq * sk * headDim / 64, 1))) { range in
+        Parallel.forRanges(batch * heads, grain: Int.max / 2) { range in
             for bh in range {
                 let b = bh / heads, h = bh % heads
                 let scores = dst + bh * sq * sk
@@ -96,7 +96,7 @@ public enum Attention {
         let pc = p.contiguousData(), v = headReadable(value)
         var out = Tensor(uninitializedShape: [batch, sq, heads * headDim])
         let dst = out.storage.pointer, pp = pc.basePointer
-        Parallel.forRanges(batch * heads, grain: Swift.max(1, 16384 / Swift.max(sq * sk * headDim / 64, 1))) { range in
+        Parallel.forRanges(batch * heads, grain: Int.max / 2) { range in
             for bh in range {
                 let b = bh / heads, h = bh % heads
                 let pm = BLASOperand(pointer: pp + bh * sq * sk, rows: sq, cols: sk, rowStride: sk, colStride: 1)!

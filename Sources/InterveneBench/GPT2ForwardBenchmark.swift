@@ -1,0 +1,72 @@
+import Foundation
+import Intervene
+import Models
+import Tensors
+
+/// The `gpt2_forward` workload: GPT-2 small (random init), batch 8 × 64 tokens; plain forward,
+/// one interchange intervention at layer 6 block_output position 10 (source + base forward),
+/// run-with-cache of all 12 block outputs, and KV-cache greedy generation.
+enum GPT2ForwardBenchmark {
+    static func run(reps: Int) throws -> [String: Any] {
+        let model = GPT2Model(.small)
+        model.initializeRandomly(seed: 0)
+        let batch = 8, length = 64
+        var g = RandomGenerator(seed: 1)
+        let base = IndexTensor(shape: [batch, length], values: (0..<(batch * length)).map { _ in g.nextInt(below: 50257) })
+        let source = IndexTensor(shape: [batch, length], values: (0..<(batch * length)).map { _ in g.nextInt(below: 50257) })
+        let config = IntervenableConfig(RepresentationConfig(layer: 6, component: .blockOutput), interventionType: "VanillaIntervention")
+        let intervenable = try IntervenableModel(config: config, model: model)
+        let locations = UnitLocations.position(10, batchSize: batch)
+        let allBlocks = (0..<12).map { Site(layer: $0, component: .blockOutput) }
+
+        // Check the numbers before timing.
+        try Tensor.withoutGradients {
+            let plain = try model(.tokens(base)).logits
+            guard plain.scalars.allSatisfy(\.isFinite), plain.shape == [batch, length, 50257] else {
+                throw BenchmarkFailure(description: "gpt2 logits are not finite")
+            }
+            let same = try intervenable.forward(base: .tokens(base), sources: [.tokens(base)], unitLocations: locations).intervened.logits
+            guard (same - plain).abs().maxValue() == 0 else { throw BenchmarkFailure(description: "self-interchange changed the logits") }
+            let (output, cache) = try model.runWithCache(.tokens(base), sites: allBlocks, options: ForwardOptions(outputHiddenStates: true))
+            guard (cache[allBlocks[3]]! - output.hiddenStates[4]).abs().maxValue() == 0 else {
+                throw BenchmarkFailure(description: "cached block output differs from the hidden state")
+            }
+        }
+        let times = try Tensor.withoutGradients {
+            try timedInterleaved(reps: reps, [
+                { _ = try model(.tokens(base)) },
+                { _ = try intervenable.forward(base: .tokens(base), sources: [.tokens(source)], unitLocations: locations) },
+                { _ = try model.runWithCache(.tokens(base), sites: allBlocks) },
+            ])
+        }
+        let plainMs = times[0], intervenedMs = times[1], cacheMs = times[2]
+        // KV-cache greedy generation: one prompt of 16 tokens, 64 new tokens.
+        let prompt = IndexTensor(shape: [1, 16], values: Array(base.values.prefix(16)))
+        let newTokens = 64
+        let generationMs = try Timing.medianMilliseconds(warmup: 1, reps: Swift.max(3, reps / 3)) {
+            _ = try? Generator.generate(model, prompt: prompt, config: GenerationConfig(maxNewTokens: newTokens))
+        }
+        _ = try Generator.generate(model, prompt: prompt, config: GenerationConfig(maxNewTokens: 4))
+        return [
+            "workload": "gpt2_forward", "threads": BLAS.threads, "batch": batch, "seq_len": length,
+            "plain_ms": rounded(plainMs, 2), "tokens_per_s": rounded(Double(batch * length) / (plainMs / 1000), 1),
+            "intervened_ms": rounded(intervenedMs, 2),
+            "intervened_processed_tokens_per_s": rounded(Double(2 * batch * length) / (intervenedMs / 1000), 1),
+            "intervention_overhead_vs_two_plain_pct": rounded(100 * (intervenedMs / (2 * plainMs) - 1), 2),
+            "run_with_cache_12_block_outputs_ms": rounded(cacheMs, 2),
+            "run_with_cache_overhead_pct": rounded(100 * (cacheMs / plainMs - 1), 2),
+            "generation_new_tokens": newTokens, "generation_ms": rounded(generationMs, 1),
+            "generation_tokens_per_s": rounded(Double(newTokens) / (generationMs / 1000), 1),
+            "peak_rss_mib": rounded(Timing.peakRSSMiB(), 1),
+            "method": "medians of round-robin rounds (plain, intervened, run-with-cache) after 2 warm-up rounds; no gradients",
+        ]
+    }
+
+    static func timedInterleaved(reps: Int, _ variants: [() throws -> Void]) throws -> [Double] {
+        var failure: Error?
+        let wrapped = variants.map { v in { do { try v() } catch { failure = error } } }
+        let result = Timing.interleavedMedians(warmup: 2, reps: reps, wrapped)
+        if let failure { throw failure }
+        return result
+    }
+}
