@@ -115,11 +115,9 @@ IK_CLONES void ik_unary(int op, const float *x, float *y, size_t n) {
         for (size_t i = 0; i < n; i++) y[i] = ik_expf(x[i]);
         break;
     case IK_LOG:
-        IK_VECTOR
         for (size_t i = 0; i < n; i++) y[i] = logf(x[i]);
         break;
     case IK_SQRT:
-        IK_VECTOR
         for (size_t i = 0; i < n; i++) y[i] = sqrtf(x[i]);
         break;
     case IK_TANH:
@@ -165,7 +163,6 @@ IK_CLONES void ik_unary(int op, const float *x, float *y, size_t n) {
         for (size_t i = 0; i < n; i++) y[i] = x[i] * x[i];
         break;
     case IK_RSQRT:
-        IK_VECTOR
         for (size_t i = 0; i < n; i++) y[i] = 1.0f / sqrtf(x[i]);
         break;
     case IK_RECIPROCAL:
@@ -291,50 +288,61 @@ IK_CLONES void ik_accumulate(float *y, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
 
-IK_CLONES float ik_sum(const float *x, size_t n) {
+// Tree reductions of 16 partial results (4 dependent steps instead of 16).
+IK_INLINE float ik_tree_sum16(float *acc) {
+    for (int w = 8; w >= 1; w /= 2)
+        for (int j = 0; j < w; j++) acc[j] += acc[j + w];
+    return acc[0];
+}
+
+IK_INLINE float ik_tree_max16(float *acc) {
+    for (int w = 8; w >= 1; w /= 2)
+        for (int j = 0; j < w; j++) acc[j] = acc[j + w] > acc[j] ? acc[j + w] : acc[j];
+    return acc[0];
+}
+
+IK_INLINE float ik_sum_inline(const float *x, size_t n) {
     float acc[16] = {0};
     size_t i = 0;
     for (; i + 16 <= n; i += 16)
         for (size_t j = 0; j < 16; j++) acc[j] += x[i + j];
-    float s = 0.0f;
-    for (; i < n; i++) s += x[i];
-    for (size_t j = 0; j < 16; j++) s += acc[j];
-    return s;
+    for (size_t j = 0; i < n; i++, j++) acc[j] += x[i];
+    return ik_tree_sum16(acc);
 }
+
+IK_CLONES float ik_sum(const float *x, size_t n) { return ik_sum_inline(x, n); }
 
 IK_CLONES float ik_dot(const float *x, const float *y, size_t n) {
     float acc[16] = {0};
     size_t i = 0;
     for (; i + 16 <= n; i += 16)
         for (size_t j = 0; j < 16; j++) acc[j] += x[i + j] * y[i + j];
-    float s = 0.0f;
-    for (; i < n; i++) s += x[i] * y[i];
-    for (size_t j = 0; j < 16; j++) s += acc[j];
-    return s;
+    for (size_t j = 0; i < n; i++, j++) acc[j] += x[i] * y[i];
+    return ik_tree_sum16(acc);
 }
 
-IK_CLONES float ik_max(const float *x, size_t n) {
+IK_INLINE float ik_max_inline(const float *x, size_t n) {
     float acc[16];
     for (size_t j = 0; j < 16; j++) acc[j] = -INFINITY;
     size_t i = 0;
     for (; i + 16 <= n; i += 16)
         for (size_t j = 0; j < 16; j++) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
-    float m = -INFINITY;
-    for (; i < n; i++) m = x[i] > m ? x[i] : m;
-    for (size_t j = 0; j < 16; j++) m = acc[j] > m ? acc[j] : m;
-    return m;
+    for (size_t j = 0; i < n; i++, j++) acc[j] = x[i] > acc[j] ? x[i] : acc[j];
+    return ik_tree_max16(acc);
 }
+
+IK_CLONES float ik_max(const float *x, size_t n) { return ik_max_inline(x, n); }
 
 IK_CLONES void ik_softmax_rows(const float *x, float *y, size_t rows, size_t cols) {
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * cols;
         float *yr = y + r * cols;
-        float m = ik_max(xr, cols);
+        float m = ik_max_inline(xr, cols);
         if (m == -INFINITY) m = 0.0f;  // a fully masked row gives zeros, never NaN
         // Three simple passes, each vectorised: exponentials, their sum, the scaling.
         IK_VECTOR
         for (size_t k = 0; k < cols; k++) yr[k] = ik_expf(xr[k] - m);
-        float s = ik_sum(yr, cols);
+        float s = ik_sum_inline(yr, cols);
         float inv = s > 0.0f ? 1.0f / s : 0.0f;
         IK_VECTOR
         for (size_t k = 0; k < cols; k++) yr[k] *= inv;
@@ -345,11 +353,11 @@ IK_CLONES void ik_log_softmax_rows(const float *x, float *y, size_t rows, size_t
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * cols;
         float *yr = y + r * cols;
-        float m = ik_max(xr, cols);
+        float m = ik_max_inline(xr, cols);
         if (m == -INFINITY) m = 0.0f;
         IK_VECTOR
         for (size_t k = 0; k < cols; k++) yr[k] = ik_expf(xr[k] - m);  // y as scratch
-        float shift = m + logf(ik_sum(yr, cols));
+        float shift = m + logf(ik_sum_inline(yr, cols));
         IK_VECTOR
         for (size_t k = 0; k < cols; k++) yr[k] = xr[k] - shift;
     }
@@ -371,7 +379,7 @@ IK_CLONES void ik_log_softmax_backward_rows(const float *y, const float *dy, flo
     for (size_t r = 0; r < rows; r++) {
         const float *yr = y + r * cols, *gr = dy + r * cols;
         float *dr = dx + r * cols;
-        float s = ik_sum(gr, cols);
+        float s = ik_sum_inline(gr, cols);
         IK_VECTOR
         for (size_t k = 0; k < cols; k++) dr[k] = gr[k] - ik_expf(yr[k]) * s;
     }
@@ -382,7 +390,7 @@ IK_CLONES void ik_layer_norm_rows(const float *x, const float *w, const float *b
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * cols;
         float *yr = y + r * cols;
-        float mu = ik_sum(xr, cols) / (float)cols;
+        float mu = ik_sum_inline(xr, cols) / (float)cols;
         float acc[16] = {0};
         size_t i = 0;
         for (; i + 16 <= cols; i += 16)
@@ -513,7 +521,6 @@ IK_CLONES void ik_bf16_to_f32(const uint16_t *x, float *y, size_t n) {
 }
 
 void ik_f32_to_f16(const float *x, uint16_t *y, size_t n) {
-    IK_VECTOR
     for (size_t i = 0; i < n; i++) {
         uint32_t f = ik_float_to_bits(x[i]);
         uint32_t sign = (f >> 16) & 0x8000u;
