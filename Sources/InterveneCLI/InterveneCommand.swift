@@ -1,11 +1,29 @@
 import ArgumentParser
+import Foundation
 
 /// The `intervene` command-line tool.
+///
+/// Exit codes: 0 success; 1 the work failed (for example a non-finite loss during training);
+/// 2 an input was invalid (experiment file, bundle, model or data); 64 the command line itself
+/// was malformed.
 @main
 struct InterveneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "intervene",
         abstract: "Causal interventions on neural networks: train, evaluate and share alignments.",
-        subcommands: [DemoCommand.self]
+        discussion: "Exit codes: 0 success, 1 the work failed, 2 invalid input, 64 malformed command line.",
+        subcommands: [TrainCommand.self, EvaluateCommand.self, InspectCommand.self, DemoCommand.self]
     )
 }
+
+/// Prints an error to standard error and exits with the documented code.
+func fail(_ error: Error) -> ExitCode {
+    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    switch error {
+    case is CausalAbstractionInputError: return ExitCode(2)
+    default: return ExitCode(1)
+    }
+}
+
+/// Errors that mean "your input is wrong" (exit code 2).
+protocol CausalAbstractionInputError: Error {}

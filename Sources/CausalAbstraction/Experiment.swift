@@ -1,0 +1,141 @@
+import Foundation
+import Intervene
+import Models
+import Tensors
+
+/// An experiment file: which model, which data, which representations and intervention, how to
+/// train, where to write. Paths are relative to the current directory.
+///
+/// ```json
+/// {"name": "hierarchical-equality-das", "seed": 0,
+///  "model": {"builtin": "hierarchical_equality_mlp", "save_to": "Interventions/hierarchical-equality-mlp"},
+///  "data": {"builtin": "hierarchical_equality", "variable": "left_equality", "train": 10000, "test": 10000},
+///  "representations": [{"layer": 0, "component": "block_output", "unit": "pos", "max_number_of_units": 1,
+///                       "subspace_partition": [[0, 8], [8, 16]]}],
+///  "intervention_types": "RotatedSpaceIntervention", "subspaces": [0],
+///  "training": {"epochs": 10, "batch_size": 64, "learning_rate": 0.001},
+///  "output": {"bundle": "Interventions/hierarchical-equality-das", "metrics": "Interventions/hierarchical-equality-das/metrics.json"}}
+/// ```
+public struct Experiment: Decodable, Sendable {
+    public struct ModelSpec: Decodable, Sendable {
+        /// A Hugging Face checkpoint folder.
+        public var path: String?
+        /// A built-in task model ("hierarchical_equality_mlp"), trained from the seed.
+        public var builtin: String?
+        /// Where to write a built-in model after training it (a checkpoint folder).
+        public var saveTo: String?
+        enum CodingKeys: String, CodingKey { case path, builtin, saveTo = "save_to" }
+    }
+
+    public struct DataSpec: Decodable, Sendable {
+        /// A built-in task ("hierarchical_equality").
+        public var builtin: String?
+        /// The causal variable to intervene on ("left_equality", "right_equality").
+        public var variable: String?
+        /// Number of training and test pairs for built-in tasks.
+        public var train: JSONCodable?
+        public var test: JSONCodable?
+    }
+
+    public struct TrainingSpec: Decodable, Sendable {
+        public var epochs: Int?
+        public var batchSize: Int?
+        public var learningRate: Float?
+        public var optimizer: String?
+        public var boundaryLearningRate: Float?
+        public var temperatureStart: Float?
+        public var temperatureEnd: Float?
+        public var warmupFraction: Float?
+        public var gradientAccumulationSteps: Int?
+        public var earlyStoppingPatience: Int?
+        public var clipGradientNorm: Float?
+        public var boundaryRegularization: Float?
+        enum CodingKeys: String, CodingKey {
+            case epochs, optimizer
+            case batchSize = "batch_size", learningRate = "learning_rate", boundaryLearningRate = "boundary_learning_rate"
+            case temperatureStart = "temperature_start", temperatureEnd = "temperature_end", warmupFraction = "warmup_fraction"
+            case gradientAccumulationSteps = "gradient_accumulation_steps", earlyStoppingPatience = "early_stopping_patience"
+            case clipGradientNorm = "clip_gradient_norm", boundaryRegularization = "boundary_regularization"
+        }
+    }
+
+    public struct OutputSpec: Decodable, Sendable {
+        public var bundle: String
+        public var metrics: String?
+    }
+
+    public var name: String
+    public var seed: UInt64
+    public var model: ModelSpec
+    public var data: DataSpec
+    public var representations: [RepresentationConfig]
+    public var interventionTypes: String?
+    public var subspaces: [Int]?
+    public var training: TrainingSpec
+    public var output: OutputSpec
+
+    enum CodingKeys: String, CodingKey {
+        case name, seed, model, data, representations, subspaces, training, output
+        case interventionTypes = "intervention_types"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
+        model = try c.decode(ModelSpec.self, forKey: .model)
+        data = try c.decode(DataSpec.self, forKey: .data)
+        representations = try c.decode([RepresentationConfig].self, forKey: .representations)
+        interventionTypes = try c.decodeIfPresent(String.self, forKey: .interventionTypes)
+        subspaces = try c.decodeIfPresent([Int].self, forKey: .subspaces)
+        training = try c.decodeIfPresent(TrainingSpec.self, forKey: .training) ?? TrainingSpec()
+        output = try c.decode(OutputSpec.self, forKey: .output)
+    }
+
+    /// Reads an experiment file; a malformed one throws `ExperimentError` naming the field.
+    public static func load(path: String) throws -> Experiment {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ExperimentError.invalid(file: path, field: "(file)", value: "missing", expected: "a readable JSON experiment file")
+        }
+        do { return try JSONDecoder().decode(Experiment.self, from: data) } catch let e as ConfigurationError {
+            throw ExperimentError.invalid(file: path, field: "representations", value: "…", expected: "\(e)")
+        } catch {
+            throw ExperimentError.invalid(file: path, field: fieldPath(error), value: "…", expected: reason(error))
+        }
+    }
+
+    static func fieldPath(_ error: Error) -> String {
+        guard let e = error as? DecodingError else { return "(file)" }
+        let path: [CodingKey]
+        switch e {
+        case .keyNotFound(let key, let ctx): path = ctx.codingPath + [key]
+        case .typeMismatch(_, let ctx), .valueNotFound(_, let ctx), .dataCorrupted(let ctx): path = ctx.codingPath
+        @unknown default: path = []
+        }
+        let text = path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        return text.isEmpty ? "(file)" : text
+    }
+
+    static func reason(_ error: Error) -> String {
+        guard let e = error as? DecodingError else { return "\(error)" }
+        switch e {
+        case .keyNotFound: return "a required field"
+        case .typeMismatch(let type, _): return "a value of type \(type)"
+        case .valueNotFound(let type, _): return "a non-null \(type)"
+        case .dataCorrupted(let ctx): return ctx.underlyingError.map { "valid JSON (\($0))" } ?? ctx.debugDescription
+        @unknown default: return "\(error)"
+        }
+    }
+}
+
+/// An experiment that cannot run as written.
+public enum ExperimentError: Error, CustomStringConvertible, Equatable {
+    case invalid(file: String, field: String, value: String, expected: String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let file, let field, let value, let expected):
+            return "\(file): field '\(field)'\(value == "…" ? "" : " has value \(value);") expected \(expected)"
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Tensors
+
+/// Which optimizer trains the interventions.
+public enum OptimizerKind: String, Codable, Sendable {
+    case adam, adamw, sgd
+}
+
+/// How the learning rate changes over training.
+public enum LearningRateShape: String, Codable, Sendable {
+    /// Constant after warm-up.
+    case constant
+    /// Linear decay to 0 after warm-up (transformers' linear schedule).
+    case linear
+}
+
+/// Settings of a training run.
+public struct TrainingOptions: Sendable {
+    public var epochs: Int = 1
+    public var batchSize: Int = 64
+    public var learningRate: Float = 1e-3
+    public var optimizer: OptimizerKind = .adam
+    public var weightDecay: Float = 0
+    /// Learning rates for parameters whose name ends with the key (e.g. "intervention_boundaries").
+    public var parameterLearningRates: [String: Float] = [:]
+    /// Fraction of the steps spent warming the learning rate up linearly.
+    public var warmupFraction: Float = 0
+    public var learningRateShape: LearningRateShape = .constant
+    /// Temperature of boundary and mask interventions, annealed linearly from `start` to `end`
+    /// over the optimizer steps (nil: left as set).
+    public var temperature: (start: Float, end: Float)?
+    /// λ of the Boundless DAS boundary regulariser: loss + λ · Σ boundaries (favours small
+    /// subspaces). 0 disables.
+    public var boundaryRegularization: Float = 0
+    /// Batches whose gradients are summed before each optimizer step.
+    public var gradientAccumulationSteps: Int = 1
+    /// Stop when the evaluation metric has not improved for this many evaluations.
+    public var earlyStoppingPatience: Int?
+    /// The metric early stopping watches (higher is better; "loss" lower is better).
+    public var earlyStoppingMetric: String = "iia"
+    /// Evaluate every this many optimizer steps (nil: once per epoch).
+    public var evaluateEvery: Int?
+    /// Clip the global gradient norm to this value.
+    public var clipGradientNorm: Float?
+    /// Seed of shuffling.
+    public var seed: UInt64 = 0
+    /// Shuffle the training examples every epoch.
+    public var shuffle: Bool = true
+    /// Progress display.
+    public var progress: ProgressStyle = .automatic
+
+    public init() {}
+}
+
+/// What the trainer prints while it works.
+public enum ProgressStyle: Sendable {
+    /// A live bar on a terminal, plain lines otherwise.
+    case automatic
+    /// Plain lines.
+    case lines
+    /// Nothing.
+    case silent
+}
