@@ -41,6 +41,7 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors"]),
         .testTarget(name: "InterveneTests", dependencies: ["Intervene", "Models", "Tensors"]),
+        .testTarget(name: "CausalAbstractionTests", dependencies: ["CausalAbstraction", "Intervene", "Models", "Tensors"]),
         .testTarget(name: "GoldenTests", dependencies: ["Intervene", "Models", "Tensors"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+@testable import Intervene
+import Models
+import Tensors
+
+@Suite struct TrainerTests {
+    /// Examples are indices into fixed base/source batches; labels are the source's argmax.
+    func setup(type: String = "RotatedSpaceIntervention") throws -> (IntervenableModel, ([Int]) -> InterventionBatch) {
+        let model = tinyGPT2()
+        // Swap only 2 of 16 rotated dimensions, so that the rotation has something to learn.
+        let hyper: [String: JSONCodable]? = type == "RotatedSpaceIntervention" ? ["interchange_dim": 2] : nil
+        let im = try IntervenableModel(config: IntervenableConfig(RepresentationConfig(layer: 1, component: .blockOutput, interventionHyperparameters: hyper),
+                                                                  interventionType: type), model: model, seed: 1)
+        var g = RandomGenerator(seed: 5)
+        let bases = (0..<64).map { _ in (0..<6).map { _ in g.nextInt(below: 40) } }
+        let sources = (0..<64).map { _ in (0..<6).map { _ in g.nextInt(below: 40) } }
+        let labels = try Tensor.withoutGradients { try model(.tokens(ids(sources))).logits.narrowed(1, start: 5, length: 1).reshaped([64, 40]).argmax().values }
+        let collate: ([Int]) -> InterventionBatch = { idx in
+            InterventionBatch(base: .tokens(ids(idx.map { bases[$0] })), sources: [.tokens(ids(idx.map { sources[$0] }))],
+                              unitLocations: .position(5, batchSize: idx.count), labels: idx.map { labels[$0] }, labelPosition: -1)
+        }
+        return (im, collate)
+    }
+
+    @Test func trainingRaisesIIA() throws {
+        let (im, collate) = try setup()
+        var options = TrainingOptions()
+        options.epochs = 30
+        options.batchSize = 16
+        options.learningRate = 5e-2
+        options.progress = .silent
+        let trainer = InterventionTrainer(model: im, collator: collate, options: options)
+        let before = try trainer.evaluate(Array(0..<64))["iia"]!
+        let history = try trainer.train(Array(0..<64), evaluation: Array(0..<64))
+        let after = try trainer.evaluate(Array(0..<64))["iia"]!
+        #expect(after > before + 0.2)
+        #expect(history.steps == 120)
+        #expect(history.evaluations.count == 30)
+        let first = history.losses.prefix(8).map(\.loss).reduce(0, +), last = history.losses.suffix(8).map(\.loss).reduce(0, +)
+        #expect(last < first)
+    }
+
+    @Test func nonFiniteLossStopsAndKeepsTheLastGoodValues() throws {
+        let (im, collate) = try setup()
+        var calls = 0
+        var options = TrainingOptions()
+        options.batchSize = 16
+        options.progress = .silent
+        let trainer = InterventionTrainer(model: im, collator: collate, loss: { out, batch in
+            calls += 1
+            let ce = counterfactualCrossEntropy(out, batch)
+            return calls == 3 ? ce * Float.nan : ce
+        }, options: options)
+        var valuesAfterStep2: [Float] = []
+        do {
+            _ = try trainer.train(Array(0..<64))
+            Issue.record("expected a non-finite loss error")
+        } catch let TrainingError.nonFiniteLoss(step, epoch, value) {
+            #expect(step == 3 && epoch == 1 && value.isNaN)
+            #expect("\(TrainingError.nonFiniteLoss(step: step, epoch: epoch, value: value))".contains("step 3"))
+            valuesAfterStep2 = im.trainableParameters[0].parameter.value.scalars
+        }
+        #expect(valuesAfterStep2.allSatisfy { $0.isFinite })
+        #expect(valuesAfterStep2.contains { $0 != 0 })  // two real steps happened
+    }
+
+    @Test func gradientAccumulationMatchesALargerBatch() throws {
+        func finalWeights(batch: Int, accumulate: Int) throws -> [Float] {
+            let (im, collate) = try setup()
+            var options = TrainingOptions()
+            options.batchSize = batch
+            options.gradientAccumulationSteps = accumulate
+            options.optimizer = .sgd
+            options.learningRate = 0.1
+            options.shuffle = false
+            options.progress = .silent
+            try InterventionTrainer(model: im, collator: collate, options: options).train(Array(0..<64))
+            return im.trainableParameters[0].parameter.value.scalars
+        }
+        let big = try finalWeights(batch: 32, accumulate: 1), small = try finalWeights(batch: 16, accumulate: 2)
+        #expect(zip(big, small).map { abs($0 - $1) }.max()! < 1e-5)
+    }
+
+    @Test func temperatureAnnealsAndBoundariesUseTheirRate() throws {
+        let (im, collate) = try setup(type: "BoundlessRotatedSpaceIntervention")
+        var options = TrainingOptions()
+        options.batchSize = 16
+        options.temperature = (50, 0.5)
+        options.parameterLearningRates = ["intervention_boundaries": 0.5]
+        options.learningRate = 1e-6
+        options.boundaryRegularization = 1
+        options.progress = .silent
+        let boundless = im.interventions[0] as! BoundlessRotatedSpaceIntervention
+        let trainer = InterventionTrainer(model: im, collator: collate, options: options)
+        try trainer.train(Array(0..<64))
+        #expect(abs(boundless.temperature.value.item - 0.5) < 1e-5)
+        // With λ = 1 the regulariser pushes the boundary down quickly at its own rate.
+        #expect(boundless.boundaries.value.item < 0.5 - 0.5)
+    }
+
+    @Test func earlyStoppingEndsTraining() throws {
+        let (im, collate) = try setup()
+        var options = TrainingOptions()
+        options.epochs = 50
+        options.batchSize = 64
+        options.learningRate = 1e-9
+        options.earlyStoppingPatience = 2
+        options.progress = .silent
+        let history = try InterventionTrainer(model: im, collator: collate, options: options).train(Array(0..<64), evaluation: Array(0..<64))
+        #expect(history.stoppedEarly)
+        #expect(history.evaluations.count == 3)
+        #expect(throws: TrainingError.self) { try InterventionTrainer(model: im, collator: collate).train([]) }
+    }
+}
