@@ -34,9 +34,16 @@ build: deps
 demo: deps
 	$(SWIFT) run -c release intervene demo
 
-test: deps
+TUTORIALS := 01-GettingStarted 02-InterventionsDuringGeneration 03-DistributedAlignmentSearch 04-BoundlessDAS
+
+test: deps minilm
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	$(SWIFT) build -c release
+	.build/release/intervene --help > /dev/null
+	.build/release/intervene inspect Interventions/hierarchical-equality-das > /dev/null
+	.build/release/intervene evaluate Interventions/hierarchical-equality-das --data builtin:hierarchical_equality:left_equality --count 2000
+	@for t in $(TUTORIALS); do echo "== tutorial $$t"; .build/release/$$t | tail -n 1 || exit 1; done
 
 bench: deps
 	$(SWIFT) build -c release --product intervene-bench

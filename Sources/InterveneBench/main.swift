@@ -5,7 +5,7 @@ import Tensors
 /// and prints one JSON object. Build with `-c release`.
 let usage = """
 usage: intervene-bench WORKLOAD [--reps N]
-workloads: engine, gpt2_forward
+workloads: engine, gpt2_forward, mlp_das_epoch, boundless_step, import
 """
 
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -27,6 +27,9 @@ do {
     switch arguments[0] {
     case "engine": emit(try EngineBenchmark.run(reps: reps))
     case "gpt2_forward": emit(try GPT2ForwardBenchmark.run(reps: reps))
+    case "mlp_das_epoch": emit(try TrainingBenchmarks.mlpDASEpoch(reps: reps))
+    case "boundless_step": emit(try TrainingBenchmarks.boundlessStep(reps: reps))
+    case "import": emit(try TrainingBenchmarks.importTime(reps: reps))
     default:
         FileHandle.standardError.write(Data("unknown workload '\(arguments[0])'\n\(usage)\n".utf8))
         exit(2)

@@ -108,6 +108,8 @@ public final class InterventionTrainer<Example> {
         guard !train.isEmpty else { throw TrainingError.emptyDataset("training") }
         let o = options
         let optimizer = try makeOptimizer()
+        let trainable = model.trainableParameters.map(\.parameter)
+        func snapshot() -> [(Parameter, Tensor)] { trainable.map { ($0, $0.value.copy()) } }
         let batchesPerEpoch = (train.count + o.batchSize - 1) / o.batchSize
         let totalSteps = Swift.max(1, o.epochs * batchesPerEpoch / Swift.max(o.gradientAccumulationSteps, 1))
         let warmup = Int(Float(totalSteps) * o.warmupFraction)
@@ -197,11 +199,6 @@ public final class InterventionTrainer<Example> {
         guard let (start, end) = options.temperature else { return }
         let t = start + (end - start) * Float(step) / Float(Swift.max(total - 1, 1))
         for case let c as TemperatureControlled in uniqueInterventions { c.setTemperature(Swift.max(Swift.min(t, Swift.max(start, end)), Swift.min(start, end))) }
-    }
-
-    /// Copies of every trainable value (restored when the loss goes non-finite).
-    func snapshot() -> [(Parameter, Tensor)] {
-        model.trainableParameters.map { ($0.parameter, $0.parameter.value.copy()) }
     }
 
     func restore(_ saved: [(Parameter, Tensor)]) {

@@ -1,3 +1,4 @@
+import CKernels
 import CLAPACKE
 
 /// A LAPACK routine reported failure.
@@ -91,6 +92,13 @@ public enum LinearAlgebra {
         let k = b.rank == 1 ? 1 : b.shape[1]
         let lu = a.contiguousData().copy()
         var x = b.contiguousData().copy()
+        if n <= 64 {
+            // Small systems (rotations of DAS): elimination in place, no LAPACK dispatch.
+            let status = ik_solve_small(n, k, lu.storage.pointer, x.storage.pointer)
+            if status != 0 { throw LinearAlgebraError(routine: "solve", info: Int32(status)) }
+            x.gradNode = nil
+            return x
+        }
         var pivots = [Int32](repeating: 0, count: n)
         try check("sgesv", LAPACKE_sgesv(rowMajor, Int32(n), Int32(k), lu.storage.pointer, Int32(n), &pivots,
                                          x.storage.pointer, Int32(k)))
