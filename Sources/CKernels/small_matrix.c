@@ -1,15 +1,7 @@
 // Matrix kernels for small problems, where a BLAS/LAPACK call costs more in dispatch, thread
 // hand-off and layout conversion than in arithmetic (DAS rotations of 16 × 16, tiny MLPs).
-#include "CKernels.h"
-#include <math.h>
+#include "kernel_math.h"
 #include <stdlib.h>
-#include <string.h>
-
-#if defined(__x86_64__) && defined(__clang__)
-#define IK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define IK_CLONES
-#endif
 
 IK_CLONES void ik_gemm_small(int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
                              const float *b, size_t ldb, float beta, float *c, size_t ldc) {
