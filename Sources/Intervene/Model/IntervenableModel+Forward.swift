@@ -82,7 +82,7 @@ extension IntervenableModel {
                 }
             }
             hooks.writeLocations[i] = l.base
-            hooks.readLocations[i] = l.source ?? l.base
+            hooks.readLocations[i] = .some(l.source ?? l.base)
             if sites[i].unit == .timeStep && l.base == nil {
                 let all = Array(repeating: UnitLocation.positions(Array(0..<base.sequenceLength)), count: batch)
                 hooks.writeLocations[i] = all

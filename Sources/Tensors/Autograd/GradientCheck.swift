@@ -15,7 +15,7 @@ public enum GradientCheck {
     /// agrees when |autodiff − numeric| ≤ atol + rtol·|numeric|. Returns the disagreements.
     public static func mismatches(_ inputs: [Tensor], eps: Float = 1e-2, atol: Float = 5e-4, rtol: Float = 3e-3,
                                   samples: Int = 40, seed: UInt64 = 7, _ f: ([Tensor]) -> Tensor) -> [Mismatch] {
-        var leaves = inputs.map { input -> Tensor in
+        let leaves = inputs.map { input -> Tensor in
             var t = input.copy()
             t.requiresGrad = true
             return t

@@ -2,7 +2,7 @@
 extension Tensor {
     /// A tensor filled with `value`.
     public static func full(_ shape: [Int], _ value: Float) -> Tensor {
-        var t = Tensor(uninitializedShape: shape)
+        let t = Tensor(uninitializedShape: shape)
         t.storage.pointer.update(repeating: value, count: Swift.max(t.count, 0))
         return t
     }
@@ -26,7 +26,7 @@ extension Tensor {
 
     /// The n × n identity matrix.
     public static func eye(_ n: Int) -> Tensor {
-        var t = zeros([n, n])
+        let t = zeros([n, n])
         for i in 0..<n { t.storage.pointer[i * n + i] = 1 }
         return t
     }
@@ -44,7 +44,7 @@ extension Tensor {
     /// Samples uniformly from [low, high), reproducibly from `generator`.
     public static func randomUniform(_ shape: [Int], low: Float = 0, high: Float = 1,
                                      using generator: inout RandomGenerator) -> Tensor {
-        var t = Tensor(uninitializedShape: shape)
+        let t = Tensor(uninitializedShape: shape)
         let p = t.storage.pointer
         let width = high - low
         for i in 0..<t.count { p[i] = low + width * generator.nextUniform() }
@@ -54,7 +54,7 @@ extension Tensor {
     /// Ones with probability `probability`, zeros otherwise, reproducibly from `generator`.
     public static func randomBernoulli(_ shape: [Int], probability: Float,
                                        using generator: inout RandomGenerator) -> Tensor {
-        var t = Tensor(uninitializedShape: shape)
+        let t = Tensor(uninitializedShape: shape)
         let p = t.storage.pointer
         for i in 0..<t.count { p[i] = generator.nextUniform() < probability ? 1 : 0 }
         return t

@@ -127,12 +127,11 @@ public struct Tensor: @unchecked Sendable {
         let r = rank
         let innerSize = shape[r - 1]
         let innerStride = strides[r - 1]
-        var index = [Int](repeating: 0, count: r)
+        var odometer = IndexOdometer(shape: Array(shape.dropLast()))
+        let outerStrides = Array(strides.dropLast())
         var written = 0
         while written < n {
-            var base = 0
-            for d in 0..<(r - 1) { base += index[d] * strides[d] }
-            let row = src + base
+            let row = src + odometer.offset(outerStrides)
             let out = destination + written
             if innerStride == 1 {
                 out.update(from: row, count: innerSize)
@@ -142,13 +141,7 @@ public struct Tensor: @unchecked Sendable {
                 for j in 0..<innerSize { out[j] = row[j * innerStride] }
             }
             written += innerSize
-            var d = r - 2
-            while d >= 0 {
-                index[d] += 1
-                if index[d] < shape[d] { break }
-                index[d] = 0
-                d -= 1
-            }
+            odometer.advance()
         }
     }
 
@@ -200,7 +193,7 @@ public struct Tensor: @unchecked Sendable {
     @usableFromInline
     func contiguousData() -> Tensor {
         if isContiguous { return detached() }
-        var out = Tensor(uninitializedShape: shape)
+        let out = Tensor(uninitializedShape: shape)
         copyElements(into: out.storage.pointer)
         return out
     }

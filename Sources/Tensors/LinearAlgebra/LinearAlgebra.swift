@@ -33,7 +33,7 @@ public enum LinearAlgebra {
         var tau = [Float](repeating: 0, count: Swift.max(n, 1))
         let p = work.storage.pointer
         try check("sgeqrf", LAPACKE_sgeqrf(rowMajor, Int32(m), Int32(n), p, Int32(n), &tau))
-        var r = Tensor.zeros([n, n])
+        let r = Tensor.zeros([n, n])
         for i in 0..<n { for j in i..<n { r.storage.pointer[i * n + j] = p[i * n + j] } }
         try check("sorgqr", LAPACKE_sorgqr(rowMajor, Int32(m), Int32(n), Int32(n), p, Int32(n), &tau))
         work.gradNode = nil
@@ -47,7 +47,7 @@ public enum LinearAlgebra {
         let g = Tensor.randomNormal([n, cols], using: &generator)
         // A Gaussian matrix has full rank with probability 1; fall back to the identity columns.
         guard let (q, r) = try? qr(g) else { return Tensor.eye(n).narrowed(1, start: 0, length: cols).contiguous() }
-        var out = q
+        let out = q
         let p = out.storage.pointer
         for j in 0..<cols where r[j, j] < 0 {
             for i in 0..<n { p[i * cols + j] = -p[i * cols + j] }
@@ -110,7 +110,7 @@ public enum LinearAlgebra {
 extension Tensor {
     /// A contiguous copy with its own storage (never shared, no autodiff history).
     public func copy() -> Tensor {
-        var out = Tensor(uninitializedShape: shape)
+        let out = Tensor(uninitializedShape: shape)
         copyElements(into: out.storage.pointer)
         return out
     }

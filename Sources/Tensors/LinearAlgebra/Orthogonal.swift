@@ -43,7 +43,7 @@ public enum Cayley {
     static func skew(_ x: Tensor) -> Tensor {
         let n = x.shape[0]
         let xc = x.contiguousData()
-        var out = Tensor(uninitializedShape: [n, n])
+        let out = Tensor(uninitializedShape: [n, n])
         let s = xc.basePointer, d = out.storage.pointer
         for i in 0..<n { for j in 0..<n { d[i * n + j] = s[i * n + j] - s[j * n + i] } }
         return out

@@ -47,7 +47,7 @@ public enum Attention {
                      "attention: widths \(query.shape[2]) / \(key.shape[2]) do not fit \(heads) heads and \(kvHeads) kv heads")
         let q = headReadable(query), k = headReadable(key)
         let group = heads / kvHeads
-        var out = Tensor(uninitializedShape: [batch, heads, sq, sk])
+        let out = Tensor(uninitializedShape: [batch, heads, sq, sk])
         let dst = out.storage.pointer
         let pad = mask.keyPadding
         Parallel.forRanges(batch * heads, grain: Int.max / 2) { range in
@@ -94,7 +94,7 @@ public enum Attention {
         precondition(value.shape[1] == sk && value.shape[2] == kvHeads * headDim, "attention: value shape \(value.shape) does not fit probabilities \(p.shape)")
         let group = heads / kvHeads
         let pc = p.contiguousData(), v = headReadable(value)
-        var out = Tensor(uninitializedShape: [batch, sq, heads * headDim])
+        let out = Tensor(uninitializedShape: [batch, sq, heads * headDim])
         let dst = out.storage.pointer, pp = pc.basePointer
         Parallel.forRanges(batch * heads, grain: Int.max / 2) { range in
             for bh in range {

@@ -24,7 +24,7 @@ extension Tensor {
         let lp = logProbabilities
         return Tensor(scalar: loss).recordingGradient(inputs: [logits]) { g, _ in
             let scale = counted > 0 ? g.item / Float(counted) : 0
-            var dx = Tensor(uninitializedShape: [n, classes])
+            let dx = Tensor(uninitializedShape: [n, classes])
             let src = lp.basePointer, dst = dx.storage.pointer
             ik_unary(Int32(IK_EXP.rawValue), src, dst, n * classes)
             for (i, t) in targets.enumerated() {

@@ -59,7 +59,7 @@ public struct RotaryEmbedding: Sendable {
     func rotate(_ x: Tensor, positions: [[Int]], sign: Float) -> Tensor {
         let batch = x.shape[0], seq = x.shape[1], width = x.shape[2]
         let heads = width / headDim, half = rotaryDim / 2
-        var out = Tensor(uninitializedShape: x.shape)
+        let out = Tensor(uninitializedShape: x.shape)
         let src = x.basePointer, dst = out.storage.pointer
         dst.update(from: src, count: x.count)
         for b in 0..<batch {

@@ -8,7 +8,7 @@ extension Tensor {
             preconditionFailure("shapes \(a.shape) and \(b.shape) cannot be broadcast together")
         }
         let ca = a.contiguousData(), cb = b.contiguousData()
-        var out = Tensor(uninitializedShape: outShape)
+        let out = Tensor(uninitializedShape: outShape)
         let n = out.count
         let ap = ca.basePointer, bp = cb.basePointer, op32 = Int32(op.rawValue)
         let dst = out.storage.pointer
@@ -56,28 +56,12 @@ extension Tensor {
         let strideB = denseB == false ? 0 : 1
         let outer = n / Swift.max(inner, 1)
         let outerShape = Array(outShape[0..<splitAxis])
+        let outerA = Array(sa[0..<splitAxis]), outerB = Array(sb[0..<splitAxis])
         Parallel.forRanges(outer, grain: Swift.max(1, (1 << 16) / Swift.max(inner, 1))) { rows in
-            var index = [Int](repeating: 0, count: splitAxis)
-            // Position the odometer at rows.lowerBound.
-            var rem = rows.lowerBound
-            for d in stride(from: splitAxis - 1, through: 0, by: -1) {
-                index[d] = rem % outerShape[d]
-                rem /= outerShape[d]
-            }
+            var odometer = IndexOdometer(shape: outerShape, startingAt: rows.lowerBound)
             for row in rows {
-                var offA = 0, offB = 0
-                for d in 0..<splitAxis {
-                    offA += index[d] * sa[d]
-                    offB += index[d] * sb[d]
-                }
-                ik_binary(op32, ap + offA, strideA, bp + offB, strideB, dst + row * inner, inner)
-                var d = splitAxis - 1
-                while d >= 0 {
-                    index[d] += 1
-                    if index[d] < outerShape[d] { break }
-                    index[d] = 0
-                    d -= 1
-                }
+                ik_binary(op32, ap + odometer.offset(outerA), strideA, bp + odometer.offset(outerB), strideB, dst + row * inner, inner)
+                odometer.advance()
             }
         }
         return out
@@ -135,7 +119,7 @@ extension Tensor {
     /// 1 where self ≥ other (broadcast), else 0; not differentiable.
     public func greaterOrEqualMask(_ other: Tensor) -> Tensor {
         let diff = Tensor.broadcastKernel(IK_SUB, self, other)
-        var out = Tensor(uninitializedShape: diff.shape)
+        let out = Tensor(uninitializedShape: diff.shape)
         let s = diff.storage.pointer, d = out.storage.pointer
         for i in 0..<diff.count { d[i] = s[i] >= 0 ? 1 : 0 }
         return out

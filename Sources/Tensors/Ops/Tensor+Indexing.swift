@@ -6,7 +6,7 @@ extension Tensor {
         precondition(table.rank == 2, "embedding table must be 2-D, got \(table.shape)")
         let vocab = table.shape[0], dim = table.shape[1]
         let t = table.contiguousData()
-        var out = Tensor(uninitializedShape: ids.shape + [dim])
+        let out = Tensor(uninitializedShape: ids.shape + [dim])
         let src = t.basePointer, dst = out.storage.pointer
         for (i, id) in ids.values.enumerated() {
             precondition(id >= 0 && id < vocab, "id \(id) out of range 0..<\(vocab)")
@@ -14,7 +14,7 @@ extension Tensor {
         }
         return out.recordingGradient(inputs: [table]) { g, _ in
             let gc = g.contiguousData()
-            var dt = Tensor.zeros([vocab, dim])
+            let dt = Tensor.zeros([vocab, dim])
             let gp = gc.basePointer, dp = dt.storage.pointer
             for (i, id) in ids.values.enumerated() {
                 let row = dp + id * dim, grow = gp + i * dim
@@ -33,7 +33,7 @@ extension Tensor {
         let x = contiguousData()
         var outShape = shape
         outShape[a] = indices.count
-        var out = Tensor(uninitializedShape: outShape)
+        let out = Tensor(uninitializedShape: outShape)
         let src = x.basePointer, dst = out.storage.pointer
         for o in 0..<outer {
             for (j, i) in indices.enumerated() {
@@ -43,7 +43,7 @@ extension Tensor {
         let original = shape
         return out.recordingGradient(inputs: [self]) { g, _ in
             let gc = g.contiguousData()
-            var dx = Tensor.zeros(original)
+            let dx = Tensor.zeros(original)
             let gp = gc.basePointer, dp = dx.storage.pointer
             for o in 0..<outer {
                 for (j, i) in indices.enumerated() {
@@ -71,7 +71,7 @@ extension Tensor {
         let x = contiguousData()
         var outShape = shape
         outShape[a] = n
-        var out = Tensor(uninitializedShape: outShape)
+        let out = Tensor(uninitializedShape: outShape)
         let src = x.basePointer, dst = out.storage.pointer
         for b in 0..<batch {
             for m in 0..<middle {
@@ -147,14 +147,14 @@ extension Tensor {
         let a = normalizedAxis(axis)
         precondition(index.shape.count == rank, "gather: index rank \(index.shape.count) must equal \(rank)")
         let x = contiguousData()
-        var out = Tensor(uninitializedShape: index.shape)
+        let out = Tensor(uninitializedShape: index.shape)
         let offsets = Tensor.gatherOffsets(sourceShape: shape, index: index, axis: a)
         let src = x.basePointer, dst = out.storage.pointer
         for (i, off) in offsets.enumerated() { dst[i] = src[off] }
         let original = shape
         return out.recordingGradient(inputs: [self]) { g, _ in
             let gc = g.contiguousData()
-            var dx = Tensor.zeros(original)
+            let dx = Tensor.zeros(original)
             let gp = gc.basePointer, dp = dx.storage.pointer
             for (i, off) in offsets.enumerated() { dp[off] += gp[i] }
             return [dx]
@@ -181,7 +181,7 @@ extension Tensor {
                 grads[0] = gx
             }
             if needs[1] {
-                var gs = Tensor(uninitializedShape: index.shape)
+                let gs = Tensor(uninitializedShape: index.shape)
                 for (i, off) in offsets.enumerated() { gs.storage.pointer[i] = gc.basePointer[off] }
                 grads[1] = gs
             }
@@ -197,20 +197,14 @@ extension Tensor {
             precondition(ishape[d] <= sourceShape[d], "gather/scatter: index dimension \(d) is larger than the source")
         }
         var offsets = [Int](repeating: 0, count: index.values.count)
-        var position = [Int](repeating: 0, count: ishape.count)
+        var odometer = IndexOdometer(shape: ishape)
+        var strideExceptAxis = strides
+        strideExceptAxis[axis] = 0
         for i in 0..<index.values.count {
             let v = index.values[i]
             precondition(v >= 0 && v < sourceShape[axis], "index \(v) out of range 0..<\(sourceShape[axis])")
-            var off = 0
-            for d in 0..<ishape.count { off += (d == axis ? v : position[d]) * strides[d] }
-            offsets[i] = off
-            var d = ishape.count - 1
-            while d >= 0 {
-                position[d] += 1
-                if position[d] < ishape[d] { break }
-                position[d] = 0
-                d -= 1
-            }
+            offsets[i] = odometer.offset(strideExceptAxis) + v * strides[axis]
+            odometer.advance()
         }
         return offsets
     }
@@ -247,7 +241,7 @@ extension Tensor {
     /// Applies a scalar function to every element (not differentiable).
     public func map(_ transform: (Float) -> Float) -> Tensor {
         let x = contiguousData()
-        var out = Tensor(uninitializedShape: shape)
+        let out = Tensor(uninitializedShape: shape)
         let src = x.basePointer, dst = out.storage.pointer
         for i in 0..<count { dst[i] = transform(src[i]) }
         return out

@@ -21,7 +21,7 @@ extension Tensor {
         if let bias { precondition(bias.shape == [outFeatures], "linear: bias \(bias.shape) should be [\(outFeatures)]") }
         let x = contiguousData()
         let rows = count / Swift.max(inFeatures, 1)
-        var out = Tensor(uninitializedShape: Array(shape.dropLast()) + [outFeatures])
+        let out = Tensor(uninitializedShape: Array(shape.dropLast()) + [outFeatures])
         let dst = out.storage.pointer
         var beta: Float = 0
         if let bias {

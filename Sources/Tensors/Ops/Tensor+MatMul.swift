@@ -174,21 +174,11 @@ extension Tensor {
         let batchCount = batch.reduce(1, *)
         let stridesA = Tensor.batchStrides(a, batch), stridesB = Tensor.batchStrides(b, batch)
         let dst = out.storage.pointer
-        var index = [Int](repeating: 0, count: batch.count)
+        var odometer = IndexOdometer(shape: batch)
         for bi in 0..<batchCount {
-            var offA = 0, offB = 0
-            for d in 0..<batch.count {
-                offA += index[d] * stridesA[d]
-                offB += index[d] * stridesB[d]
-            }
-            BLAS.gemm(a.blasOperand(at: offA)!, b.blasOperand(at: offB)!, into: dst + bi * m * n, ldc: n)
-            var d = batch.count - 1
-            while d >= 0 {
-                index[d] += 1
-                if index[d] < batch[d] { break }
-                index[d] = 0
-                d -= 1
-            }
+            BLAS.gemm(a.blasOperand(at: odometer.offset(stridesA))!, b.blasOperand(at: odometer.offset(stridesB))!,
+                      into: dst + bi * m * n, ldc: n)
+            odometer.advance()
         }
         return out
     }

@@ -7,7 +7,7 @@ extension Tensor {
         let cols = shape[rank - 1]
         let rows = count / Swift.max(cols, 1)
         let x = contiguousData()
-        var out = Tensor(uninitializedShape: shape)
+        let out = Tensor(uninitializedShape: shape)
         let src = x.basePointer, dst = out.storage.pointer
         Parallel.forRanges(rows, grain: Swift.max(1, 32768 / Swift.max(cols, 1))) { r in
             ik_softmax_rows(src + r.lowerBound * cols, dst + r.lowerBound * cols, r.count, cols)
@@ -23,7 +23,7 @@ extension Tensor {
         let cols = y.shape[y.rank - 1]
         let rows = y.count / Swift.max(cols, 1)
         let gc = grad.contiguousData()
-        var dx = Tensor(uninitializedShape: y.shape)
+        let dx = Tensor(uninitializedShape: y.shape)
         let yp = y.basePointer, gp = gc.basePointer, dp = dx.storage.pointer
         Parallel.forRanges(rows, grain: Swift.max(1, 32768 / Swift.max(cols, 1))) { r in
             let o = r.lowerBound * cols
@@ -37,7 +37,7 @@ extension Tensor {
         let cols = shape[rank - 1]
         let rows = count / Swift.max(cols, 1)
         let x = contiguousData()
-        var out = Tensor(uninitializedShape: shape)
+        let out = Tensor(uninitializedShape: shape)
         let src = x.basePointer, dst = out.storage.pointer
         Parallel.forRanges(rows, grain: Swift.max(1, 32768 / Swift.max(cols, 1))) { r in
             ik_log_softmax_rows(src + r.lowerBound * cols, dst + r.lowerBound * cols, r.count, cols)
@@ -45,7 +45,7 @@ extension Tensor {
         let y = out
         return out.recordingGradient(inputs: [self]) { g, _ in
             let gc = g.contiguousData()
-            var dx = Tensor(uninitializedShape: y.shape)
+            let dx = Tensor(uninitializedShape: y.shape)
             let yp = y.basePointer, gp = gc.basePointer, dp = dx.storage.pointer
             ik_log_softmax_backward_rows(yp, gp, dp, rows, cols)
             return [dx]
@@ -59,7 +59,7 @@ extension Tensor {
         let rows = count / Swift.max(cols, 1)
         let x = contiguousData()
         let w = weight?.contiguousData(), b = bias?.contiguousData()
-        var out = Tensor(uninitializedShape: shape)
+        let out = Tensor(uninitializedShape: shape)
         var mean = Tensor(uninitializedShape: [rows]), rstd = Tensor(uninitializedShape: [rows])
         ik_layer_norm_rows(x.basePointer, w?.basePointer, b?.basePointer, out.storage.pointer,
                            mean.storage.pointer, rstd.storage.pointer, rows, cols, epsilon)
@@ -89,7 +89,7 @@ extension Tensor {
         let rows = count / Swift.max(cols, 1)
         let x = contiguousData()
         let w = weight?.contiguousData()
-        var out = Tensor(uninitializedShape: shape)
+        let out = Tensor(uninitializedShape: shape)
         var rstd = Tensor(uninitializedShape: [rows])
         ik_rms_norm_rows(x.basePointer, w?.basePointer, out.storage.pointer, rstd.storage.pointer, rows, cols, epsilon)
         rstd.gradNode = nil

@@ -98,7 +98,7 @@ extension Tensor {
         let (outer, length, inner) = splitAround(a)
         var outShape = shape
         outShape.remove(at: a)
-        var values = Tensor(uninitializedShape: outShape)
+        let values = Tensor(uninitializedShape: outShape)
         var indices = [Int](repeating: 0, count: outer * inner)
         let src = x.basePointer, dst = values.storage.pointer
         indices.withUnsafeMutableBufferPointer { idx in
@@ -136,7 +136,7 @@ extension Tensor {
         let (outer, length, inner) = splitAround(a)
         return result.recordingGradient(inputs: [self]) { grad, _ in
             let g = grad.contiguousData()
-            var dx = Tensor.zeros(original)
+            let dx = Tensor.zeros(original)
             let gp = g.basePointer, dp = dx.storage.pointer
             for o in 0..<outer {
                 for i in 0..<inner {
@@ -169,7 +169,7 @@ extension Tensor {
         let rows = count / Swift.max(length, 1)
         var outShape = shape
         outShape[rank - 1] = k
-        var values = Tensor(uninitializedShape: outShape)
+        let values = Tensor(uninitializedShape: outShape)
         var indices = [Int](repeating: 0, count: rows * k)
         let src = x.basePointer, dst = values.storage.pointer
         for r in 0..<rows {

@@ -68,7 +68,7 @@ extension Tensor {
     /// a · x + b elementwise with scalars a and b.
     public func affine(scale a: Float, shift b: Float) -> Tensor {
         let x = contiguousData()
-        var out = Tensor(uninitializedShape: shape)
+        let out = Tensor(uninitializedShape: shape)
         let src = x.basePointer, dst = out.storage.pointer
         Parallel.forRanges(count) { r in
             ik_affine(src + r.lowerBound, a, b, dst + r.lowerBound, r.count)
@@ -94,12 +94,12 @@ extension Tensor {
     /// Clamps every element to [low, high]; the gradient passes where the input is inside.
     public func clamped(min low: Float, max high: Float) -> Tensor {
         let x = contiguousData()
-        var out = Tensor(uninitializedShape: shape)
+        let out = Tensor(uninitializedShape: shape)
         let src = x.basePointer, dst = out.storage.pointer
         for i in 0..<count { dst[i] = Swift.min(Swift.max(src[i], low), high) }
         return out.recordingGradient(inputs: [self]) { grad, _ in
             let g = grad.contiguousData()
-            var dx = Tensor(uninitializedShape: g.shape)
+            let dx = Tensor(uninitializedShape: g.shape)
             let gp = g.basePointer, dp = dx.storage.pointer
             for i in 0..<g.count { dp[i] = (src[i] >= low && src[i] <= high) ? gp[i] : 0 }
             _ = x
@@ -110,12 +110,12 @@ extension Tensor {
     /// xᵖ for a scalar exponent (differentiable).
     public func pow(_ p: Float) -> Tensor {
         let x = contiguousData()
-        var out = Tensor(uninitializedShape: shape)
+        let out = Tensor(uninitializedShape: shape)
         let src = x.basePointer, dst = out.storage.pointer
         for i in 0..<count { dst[i] = Foundation_powf(src[i], p) }
         return out.recordingGradient(inputs: [self]) { grad, _ in
             let g = grad.contiguousData()
-            var dx = Tensor(uninitializedShape: g.shape)
+            let dx = Tensor(uninitializedShape: g.shape)
             let gp = g.basePointer, dp = dx.storage.pointer
             for i in 0..<g.count { dp[i] = gp[i] * p * Foundation_powf(src[i], p - 1) }
             _ = x
