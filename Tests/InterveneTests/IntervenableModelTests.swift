@@ -23,6 +23,13 @@ import Tensors
         #expect(maxDifference(swapped.intervened.logits, plain) > 1e-3)
     }
 
+    @Test func sourceLocationsDefaultToBaseLocations() throws {
+        let im = try IntervenableModel(config: vanilla(), model: tinyGPT2())
+        let explicit = try im.forward(base: .tokens(baseTokens), sources: [.tokens(sourceTokens)], unitLocations: .position(3, batchSize: 2)).intervened.logits
+        let implied = try im.forward(base: .tokens(baseTokens), sources: [.tokens(sourceTokens)], unitLocations: .base([[3], [3]])).intervened.logits
+        #expect(maxDifference(explicit, implied) == 0)
+    }
+
     @Test func collectedActivationsPatchBackToIdenticalLogits() throws {
         let model = tinyGPT2()
         let collect = try IntervenableModel(config: IntervenableConfig(RepresentationConfig(layer: 0, component: .mlpOutput, maxNumberOfUnits: 6),
