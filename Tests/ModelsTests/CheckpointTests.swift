@@ -113,3 +113,21 @@ import Tensors
         }
     }
 }
+
+@Suite struct TiedWeightTests {
+    @Test func tiedLlamaCheckpointsLoadWithoutTheirHead() throws {
+        let model = try tinyLlama()
+        let folder = temporaryFolder("llama")
+        let c = model.configuration
+        write("""
+        {"model_type": "llama", "vocab_size": \(c.vocabularySize), "max_position_embeddings": \(c.positions), "hidden_size": \(c.width),
+         "num_hidden_layers": \(c.layers), "num_attention_heads": \(c.heads), "num_key_value_heads": \(c.kvHeads),
+         "intermediate_size": \(c.intermediate), "rms_norm_eps": 1e-5, "tie_word_embeddings": true}
+        """, to: folder + "/config.json")
+        try model.save(to: folder + "/model.safetensors")
+        #expect(try !SafeTensorsFile(path: folder + "/model.safetensors").contains("lm_head.weight"))
+        let loaded = try ModelLoader.load(folder: folder)
+        let input = ModelInput.tokens(ids([[1, 2, 3]]))
+        #expect(maxDifference(try loaded(input).logits, try model(input).logits) == 0)
+    }
+}

@@ -11,7 +11,7 @@ func temporaryFolder(_ name: String = "models") -> String {
 
 /// Writes text to a file.
 func write(_ text: String, to path: String) {
-    FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+    _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
 }
 
 /// A tiny random GPT-2 (width 16, 2 layers, 2 heads, vocabulary 40, 24 positions).

@@ -119,11 +119,6 @@ void ik_buffer_set_capacity(size_t bytes);
 /// Atomically exchanges two paths (Linux renameat2 RENAME_EXCHANGE). Returns 0 or an errno.
 int ik_exchange_paths(const char *a, const char *b);
 
-/// C (m × n, row stride ldc) = alpha · op(A) · op(B) + beta · C for small problems, without BLAS
-/// dispatch; op transposes when the flag is nonzero. Row-major operands with leading dimensions.
-void ik_gemm_small(int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
-                   const float *b, size_t ldb, float beta, float *c, size_t ldc);
-
 /// Solves A X = B in place for small row-major A (n × n) and B (n × k) by Gaussian elimination
 /// with partial pivoting. Returns 0, or 1 + the column of a zero pivot (singular A).
 int ik_solve_small(size_t n, size_t k, float *a, float *b);

@@ -101,8 +101,10 @@ public final class GPT2Model: CausalLanguageModel {
         v("lm_head.weight", tokenEmbedding.weight)
     }
 
-    /// Names that checkpoints may omit (tied) or carry without the model needing them (buffers).
-    static let tiedKeys: Set<String> = ["lm_head.weight"]
+    /// The output head is the token embedding.
+    public var tiedKeys: Set<String> { ["lm_head.weight"] }
+
+    /// Buffers old checkpoints carry that the model does not need.
     static func isIgnorableBuffer(_ key: String) -> Bool { key.hasSuffix(".attn.bias") || key.hasSuffix(".attn.masked_bias") }
 
     public func makeCache(batchSize: Int, capacity: Int) -> KeyValueCache {

@@ -100,6 +100,8 @@ public final class GPTNeoXModel: CausalLanguageModel {
         if configuration.tiedEmbeddings { v("embed_out.weight", embedIn.weight) } else { visit(embedOut, prefix: "embed_out", v) }
     }
 
+    public var tiedKeys: Set<String> { configuration.tiedEmbeddings ? ["embed_out.weight"] : [] }
+
     static func isIgnorableBuffer(_ key: String) -> Bool {
         key.hasSuffix(".attention.bias") || key.hasSuffix(".attention.masked_bias") || key.hasSuffix("rotary_emb.inv_freq")
     }

@@ -109,6 +109,8 @@ public final class LlamaModel: CausalLanguageModel {
 
     static func isIgnorableBuffer(_ key: String) -> Bool { key.hasSuffix("rotary_emb.inv_freq") }
 
+    public var tiedKeys: Set<String> { configuration.tiedEmbeddings ? ["lm_head.weight"] : [] }
+
     public func makeCache(batchSize: Int, capacity: Int) -> KeyValueCache {
         KeyValueCache(layers: configuration.layers, batchSize: batchSize, capacity: capacity,
                       width: configuration.kvHeads * configuration.headDim)

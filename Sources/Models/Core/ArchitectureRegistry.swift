@@ -8,7 +8,7 @@ public struct Architecture: Sendable {
     public let modelType: String
     /// Builds a model with unloaded (zero) weights from its config.
     public let build: @Sendable (ModelConfig) throws -> any HookableModel
-    /// Parameter keys a checkpoint may omit (tied weights).
+    /// Parameter keys a checkpoint may omit (besides the model's own tied keys).
     public let allowMissing: Set<String>
     /// Checkpoint keys the model does not need (buffers, unused heads).
     public let ignoreUnexpected: @Sendable (String) -> Bool
@@ -50,7 +50,7 @@ public final class ArchitectureRegistry: Sendable {
     public var modelTypes: [String] { entries.withLock { $0.keys.sorted() } }
 
     static let builtIn: [Architecture] = [
-        Architecture(modelType: "gpt2", allowMissing: GPT2Model.tiedKeys, ignoreUnexpected: { GPT2Model.isIgnorableBuffer($0) }) {
+        Architecture(modelType: "gpt2", ignoreUnexpected: { GPT2Model.isIgnorableBuffer($0) }) {
             GPT2Model(try GPT2Configuration($0))
         },
         Architecture(modelType: "gpt_neox", ignoreUnexpected: { GPTNeoXModel.isIgnorableBuffer($0) }) {

@@ -5,9 +5,14 @@ import Tensors
 public protocol Module: AnyObject {
     /// Calls `visit` with every parameter and its dotted name relative to this module.
     func visitParameters(_ visit: (String, Parameter) -> Void)
+    /// Names under which a parameter shared with another name is visited a second time (tied
+    /// weights, such as an output head tied to the input embedding); checkpoints may omit them.
+    var tiedKeys: Set<String> { get }
 }
 
 extension Module {
+    public var tiedKeys: Set<String> { [] }
+
     /// Every parameter with its dotted name, in visiting order.
     public var namedParameters: [(key: String, parameter: Parameter)] {
         var out: [(String, Parameter)] = []
@@ -44,9 +49,10 @@ extension Module {
         var report = LoadReport()
         var assignments: [(Parameter, Tensor)] = []
         var used = Set<String>()
+        let optional = allowMissing.union(tiedKeys)
         for (key, parameter) in namedParameters {
             guard checkpoint.contains(key) else {
-                if !allowMissing.contains(key) { report.missing.append(key) }
+                if !optional.contains(key) { report.missing.append(key) }
                 continue
             }
             used.insert(key)

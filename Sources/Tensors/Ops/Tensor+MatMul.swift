@@ -1,5 +1,4 @@
 import CBLAS
-import CKernels
 
 /// How BLAS should read a 2-D operand in place: base pointer, whether it is stored transposed,
 /// and its leading dimension.
@@ -60,12 +59,6 @@ public enum BLAS {
             }
             return
         }
-        if m * n * k <= BLAS.smallProblemLimit {
-            // Below this size BLAS dispatch and thread hand-off cost more than the arithmetic.
-            ik_gemm_small(a.transposed ? 1 : 0, b.transposed ? 1 : 0, m, n, k, alpha, a.pointer, a.leadingDimension,
-                          b.pointer, b.leadingDimension, beta, c, ldc)
-            return
-        }
         if m == 1 {
             // y (1 × n) = x (1 × k) · B (k × n)  ⇔  yᵀ = Bᵀ x
             if b.transposed {
@@ -91,9 +84,6 @@ public enum BLAS {
         cblas_sgemm(CblasRowMajor, a.transposeFlag, b.transposeFlag, Int32(m), Int32(n), Int32(k), alpha,
                     a.pointer, Int32(a.leadingDimension), b.pointer, Int32(b.leadingDimension), beta, c, Int32(ldc))
     }
-
-    /// Products with m·n·k at or below this many multiply-adds use a plain vectorised loop.
-    public static let smallProblemLimit = 32_768
 
     /// Sets OpenBLAS's (process-wide) thread count.
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
