@@ -3,7 +3,9 @@
 // Forward passes allocate the same activation sizes again and again. Handing a freed buffer of
 // the same size back avoids malloc's bookkeeping and, for large buffers, the page faults and
 // zero-filling of fresh pages from the kernel. The cache holds at most IK_CACHE_SLOTS buffers and
-// `capacity` bytes; beyond that buffers go back to the system.
+// `capacity` bytes; beyond that buffers go back to the system. A small per-thread cache of recent
+// buffers sits in front of the shared one, so the common allocate-free-allocate pattern of one
+// thread takes no lock.
 #include "CKernels.h"
 #include <pthread.h>
 #include <stdlib.h>
@@ -17,7 +19,23 @@ static int slot_count = 0;
 static size_t idle_bytes = 0;
 static size_t capacity_bytes = (size_t)2 << 30;
 
+static void ik_buffer_release_shared(void *pointer, size_t bytes);
+
+#define IK_LOCAL_SLOTS 8
+static __thread size_t local_size[IK_LOCAL_SLOTS];
+static __thread void *local_pointer[IK_LOCAL_SLOTS];
+static __thread int local_count = 0;
+
 void *ik_buffer_allocate(size_t bytes) {
+    for (int i = local_count - 1; i >= 0; i--) {
+        if (local_size[i] == bytes) {
+            void *p = local_pointer[i];
+            local_count--;
+            local_size[i] = local_size[local_count];
+            local_pointer[i] = local_pointer[local_count];
+            return p;
+        }
+    }
     pthread_mutex_lock(&cache_lock);
     for (int i = slot_count - 1; i >= 0; i--) {
         if (slot_size[i] == bytes) {
@@ -37,6 +55,24 @@ void *ik_buffer_allocate(size_t bytes) {
 }
 
 void ik_buffer_release(void *pointer, size_t bytes) {
+    if (bytes <= (1u << 20)) {
+        if (local_count == IK_LOCAL_SLOTS) {
+            // Hand the oldest local buffer to the shared cache to make room.
+            void *old = local_pointer[0];
+            size_t oldBytes = local_size[0];
+            for (int i = 1; i < IK_LOCAL_SLOTS; i++) { local_pointer[i - 1] = local_pointer[i]; local_size[i - 1] = local_size[i]; }
+            local_count--;
+            ik_buffer_release_shared(old, oldBytes);
+        }
+        local_pointer[local_count] = pointer;
+        local_size[local_count] = bytes;
+        local_count++;
+        return;
+    }
+    ik_buffer_release_shared(pointer, bytes);
+}
+
+static void ik_buffer_release_shared(void *pointer, size_t bytes) {
     pthread_mutex_lock(&cache_lock);
     if (slot_count < IK_CACHE_SLOTS && idle_bytes + bytes <= capacity_bytes) {
         slot_size[slot_count] = bytes;

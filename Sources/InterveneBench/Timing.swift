@@ -23,8 +23,8 @@ enum Timing {
     }
 
     /// Runs several variants round-robin (so machine drift hits all alike) and returns the
-    /// median milliseconds of each.
-    static func interleavedMedians(warmup: Int = 2, reps: Int, _ variants: [() -> Void]) -> [Double] {
+    /// median milliseconds of each (the minimum with `best`).
+    static func interleavedMedians(warmup: Int = 2, reps: Int, best: Bool = false, _ variants: [() -> Void]) -> [Double] {
         var samples = [[Double]](repeating: [], count: variants.count)
         for round in 0..<(warmup + reps) {
             for (i, v) in variants.enumerated() {
@@ -33,7 +33,7 @@ enum Timing {
                 if round >= warmup { samples[i].append((now() - t0) * 1000) }
             }
         }
-        return samples.map { s in let sorted = s.sorted(); return sorted[sorted.count / 2] }
+        return samples.map { s in let sorted = s.sorted(); return best ? sorted[0] : sorted[sorted.count / 2] }
     }
 
     /// Peak resident set size of this process in MiB.

@@ -133,11 +133,16 @@ extension Tensor {
             precondition(b0.shape[0] == k, "matmul: inner dimensions differ, \(a0.shape) · \(b0.shape)")
             if m == 0 || n == 0 || k == 0 { return Tensor.zeros([m, n]) }
             let out = Tensor(uninitializedShape: [m, n])
+            if let aOp = a0.blasOperand(at: 0), let bOp = b0.blasOperand(at: 0) {
+                // a0 and b0 are the caller's and outlive this call.
+                BLAS.gemm(aOp, bOp, into: out.storage.pointer, ldc: n)
+                return out
+            }
             let a = a0.blasOperand(at: 0) == nil ? a0.contiguousData() : a0
             let b = b0.blasOperand(at: 0) == nil ? b0.contiguousData() : b0
-            BLAS.gemm(a.blasOperand(at: 0)!, b.blasOperand(at: 0)!, into: out.storage.pointer, ldc: n)
-            withExtendedLifetime(a) {}
-            withExtendedLifetime(b) {}
+            withExtendedLifetime((a, b)) {
+                BLAS.gemm(a.blasOperand(at: 0)!, b.blasOperand(at: 0)!, into: out.storage.pointer, ldc: n)
+            }
             return out
         }
         let m = a0.shape[a0.rank - 2], k = a0.shape[a0.rank - 1]
