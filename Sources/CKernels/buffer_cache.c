@@ -26,6 +26,18 @@ static __thread size_t local_size[IK_LOCAL_SLOTS];
 static __thread void *local_pointer[IK_LOCAL_SLOTS];
 static __thread int local_count = 0;
 
+// When a thread ends, its local buffers go to the shared cache (or back to the system).
+static pthread_key_t local_key;
+static pthread_once_t local_key_once = PTHREAD_ONCE_INIT;
+
+static void ik_flush_local(void *unused) {
+    (void)unused;
+    for (int i = 0; i < local_count; i++) ik_buffer_release_shared(local_pointer[i], local_size[i]);
+    local_count = 0;
+}
+
+static void ik_make_local_key(void) { pthread_key_create(&local_key, ik_flush_local); }
+
 void *ik_buffer_allocate(size_t bytes) {
     for (int i = local_count - 1; i >= 0; i--) {
         if (local_size[i] == bytes) {
@@ -64,6 +76,11 @@ void ik_buffer_release(void *pointer, size_t bytes) {
             local_count--;
             ik_buffer_release_shared(old, oldBytes);
         }
+        if (local_count == 0) {
+            // Registers the flush for this thread (the value only needs to be non-null).
+            pthread_once(&local_key_once, ik_make_local_key);
+            pthread_setspecific(local_key, (void *)1);
+        }
         local_pointer[local_count] = pointer;
         local_size[local_count] = bytes;
         local_count++;
@@ -87,6 +104,7 @@ static void ik_buffer_release_shared(void *pointer, size_t bytes) {
 }
 
 void ik_buffer_purge(void) {
+    ik_flush_local(NULL);
     pthread_mutex_lock(&cache_lock);
     for (int i = 0; i < slot_count; i++) free(slot_pointer[i]);
     slot_count = 0;

@@ -142,3 +142,19 @@ import Testing
 
 import Foundation
 func Foundation_exp(_ x: Float) -> Float { Float(Foundation.exp(Double(x))) }
+
+@Suite(.serialized) struct BufferCacheTests {
+    @Test func freedBuffersAreReusedBySize() {
+        var first: UnsafeMutablePointer<Float>?
+        do {
+            let t = Tensor.zeros([1000, 300])
+            first = t.storage.pointer
+        }
+        let again = Tensor.zeros([1000, 300])
+        #expect(again.storage.pointer == first)
+        let other = Tensor.zeros([1000, 301])
+        #expect(other.storage.pointer != first)
+        BufferCache.purge()
+        #expect(BufferCache.idleBytes == 0)
+    }
+}
