@@ -16,7 +16,10 @@ struct PyveneGoldenCases {
     func runAll() -> [GoldenResult] {
         data.cases.map { c in
             GoldenRunner.result(c) {
-                let model = try self.model.get()
+                let model: any HookableModel
+                do { model = try self.model.get() } catch let ModelError.unknownModelType(type, known) {
+                    throw GoldenSkip("model family '\(type)' is not supported (supported: \(known.joined(separator: ", ")))")
+                }
                 if let reason = PyveneCaseSetup.deliberateDifferences[c["name"]?.stringValue ?? ""] { throw GoldenSkip(reason) }
                 switch c["kind"]?.stringValue ?? "" {
                 case "forward": return try forward(c, model)
