@@ -69,7 +69,8 @@ struct PyveneGoldenCases {
         return comparator.maxAbsError
     }
 
-    func collect(_ c: JSONValue, _ model: any HookableModel) throws -> Float? {
+    /// Builds the case's IntervenableModel and runs it without gradients.
+    func runIntervened(_ c: JSONValue, _ model: any HookableModel) throws -> (PyveneCaseSetup, IntervenableModel, InterventionOutput) {
         let setup = PyveneCaseSetup(data: data, c: c)
         let config = try setup.config()
         let intervenable = try IntervenableModel(config: config, model: model)
@@ -77,27 +78,30 @@ struct PyveneGoldenCases {
             try intervenable.forward(base: try setup.input(c["base"]), sources: try setup.sources(),
                                      unitLocations: try setup.locations(for: config), subspaces: try setup.subspaces(count: config.representations.count))
         }
+        return (setup, intervenable, out)
+    }
+
+    func collect(_ c: JSONValue, _ model: any HookableModel) throws -> Float? {
+        let (setup, intervenable, out) = try runIntervened(c, model)
+        // Collected activations come in representation order, one per collect intervention.
+        let collectors = intervenable.interventions.indices.filter { intervenable.interventions[$0] is CollectIntervention }
         var comparator = GoldenComparator()
         for (key, entry) in c["expected"]?.objectValue ?? JSONObject() {
             if key == "output_logits_unchanged" || key == "logits" {
                 try comparator.check(key, out.intervened.output, expected: entry, in: data)
                 continue
             }
-            guard let i = setup.representationIndex(forKey: key, entry: entry) else { throw GoldenSkip("expected key '\(key)' matches no representation") }
-            try comparator.check(key, out.collected[i], expected: entry, in: data)
+            guard let i = setup.representationIndex(forKey: key, entry: entry), let k = collectors.firstIndex(of: i) else {
+                throw GoldenSkip("expected key '\(key)' matches no collect representation")
+            }
+            try comparator.check(key, out.collected[k], expected: entry, in: data)
         }
         try comparator.verdict()
         return comparator.maxAbsError
     }
 
     func intervene(_ c: JSONValue, _ model: any HookableModel) throws -> Float? {
-        let setup = PyveneCaseSetup(data: data, c: c)
-        let config = try setup.config()
-        let intervenable = try IntervenableModel(config: config, model: model)
-        let out = try Tensor.withoutGradients {
-            try intervenable.forward(base: try setup.input(c["base"]), sources: try setup.sources(),
-                                     unitLocations: try setup.locations(for: config), subspaces: try setup.subspaces(count: config.representations.count))
-        }
+        let (_, _, out) = try runIntervened(c, model)
         var comparator = GoldenComparator()
         let quirky = c["quirk"] != nil
         for (key, entry) in c["expected"]?.objectValue ?? JSONObject() {
