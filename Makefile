@@ -43,6 +43,9 @@ test: deps minilm
 	.build/release/intervene --help > /dev/null
 	.build/release/intervene inspect Interventions/hierarchical-equality-das > /dev/null
 	.build/release/intervene evaluate Interventions/hierarchical-equality-das --data builtin:hierarchical_equality:left_equality --count 2000
+	.build/release/intervene evaluate Interventions/hierarchical-equality-das --data Experiments/data/hierarchical-equality-left.sample.jsonl \
+	  | python3 -c 'import json, sys; r = json.load(sys.stdin); print(r); sys.exit(0 if r["iia"] >= 0.95 else 1)'
+	.build/release/intervene evaluate Interventions/hierarchical-equality-das --data Makefile 2> /dev/null; test $$? -eq 2
 	@for t in $(TUTORIALS); do echo "== tutorial $$t"; .build/release/$$t | tail -n 1 || exit 1; done
 
 bench: deps

@@ -32,7 +32,7 @@ public struct Experiment: Decodable, Sendable {
         public var builtin: String?
         /// The causal variable to intervene on ("left_equality", "right_equality").
         public var variable: String?
-        /// Number of training and test pairs for built-in tasks.
+        /// Number of training and test pairs for built-in tasks, or paths of .jsonl files.
         public var train: JSONCodable?
         public var test: JSONCodable?
     }

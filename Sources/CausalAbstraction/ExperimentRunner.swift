@@ -42,12 +42,18 @@ public struct ExperimentRunner {
         }
     }
 
-    /// Training and test examples with their collator.
-    public func data() throws -> (train: [HierarchicalEqualityTask.Example], test: [HierarchicalEqualityTask.Example],
-                                  collate: ([HierarchicalEqualityTask.Example]) -> InterventionBatch) {
+    /// Training and test examples: a built-in task, or .jsonl files (see `InterventionExample`).
+    public func data() throws -> (train: [InterventionExample], test: [InterventionExample], description: String) {
         let spec = experiment.data
+        if spec.builtin == nil, let train = spec.train?.value.stringValue {
+            guard let test = spec.test?.value.stringValue else {
+                throw invalid("data.test", spec.test?.value.serialized() ?? "missing", "a .jsonl file of test examples")
+            }
+            return (try InterventionExample.load(jsonl: train), try InterventionExample.load(jsonl: test), "jsonl:\(train) / \(test)")
+        }
         guard spec.builtin == "hierarchical_equality" else {
-            throw invalid("data.builtin", spec.builtin.map { "\"\($0)\"" } ?? "missing", "hierarchical_equality")
+            throw invalid("data.builtin", spec.builtin.map { "\"\($0)\"" } ?? "missing",
+                          "hierarchical_equality, or \"train\"/\"test\" .jsonl files")
         }
         let variableName = spec.variable ?? "left_equality"
         guard let variable = HierarchicalEqualityTask.Variable(rawValue: variableName) else {
@@ -61,7 +67,8 @@ public struct ExperimentRunner {
         let task = HierarchicalEqualityTask(seed: experiment.seed)
         let train = task.sample(try count(spec.train, "data.train", 10_000), seed: experiment.seed &+ 10)
         let test = task.sample(try count(spec.test, "data.test", 10_000), seed: experiment.seed &+ 11)
-        return (train, test, task.collator(variable: variable, representations: experiment.representations.count, subspaces: experiment.subspaces))
+        return (task.interventionExamples(train, variable: variable), task.interventionExamples(test, variable: variable),
+                "builtin:hierarchical_equality \(variableName)")
     }
 
     /// Training options from the experiment.
@@ -95,7 +102,8 @@ public struct ExperimentRunner {
     public func run(command: String) throws -> [String: Double] {
         let options = try self.options()
         let (model, source, taskAccuracy) = try self.model()
-        let (train, test, collate) = try data()
+        let (train, test, dataDescription) = try data()
+        let collate = InterventionExample.collator(representations: experiment.representations.count, subspaces: experiment.subspaces)
         let config = IntervenableConfig(representations: experiment.representations, interventionTypes: experiment.interventionTypes)
         let intervenable = try IntervenableModel(config: config, model: model, seed: experiment.seed)
         let trainer = InterventionTrainer(model: intervenable, collator: collate, options: options)
@@ -107,11 +115,13 @@ public struct ExperimentRunner {
         if let taskAccuracy { metrics["task_accuracy"] = taskAccuracy }
         let card = InterventionBundle.Card(
             title: experiment.name,
-            task: "Hierarchical equality (pyvene's DAS tutorial): four objects a, b, c, d; the label is (a = b) = (c = d). Intervened variable: \(experiment.data.variable ?? "left_equality").",
+            task: experiment.data.builtin == "hierarchical_equality"
+                ? "Hierarchical equality (pyvene's DAS tutorial): four objects a, b, c, d; the label is (a = b) = (c = d). Intervened variable: \(experiment.data.variable ?? "left_equality")."
+                : "Counterfactual examples from \(dataDescription).",
             training: "\(options.epochs) epochs of \(train.count) (base, source) pairs, batch \(options.batchSize), \(options.optimizer.rawValue) lr \(options.learningRate), seed \(experiment.seed); \(history.steps) steps.",
             reproduce: command)
         try InterventionBundle.save(intervenable, to: experiment.output.bundle, modelSource: source, metrics: metrics,
-                                    provenance: .init(command: command, seed: experiment.seed, data: "builtin:\(experiment.data.builtin ?? "?") \(experiment.data.variable ?? "")"),
+                                    provenance: .init(command: command, seed: experiment.seed, data: dataDescription),
                                     card: card)
         if let path = experiment.output.metrics {
             let object = metrics.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ")

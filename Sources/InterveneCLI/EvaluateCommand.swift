@@ -12,7 +12,8 @@ struct EvaluateCommand: ParsableCommand {
         abstract: "Report the interchange-intervention accuracy (and loss) of a bundle on a dataset.",
         discussion: """
         --model is a checkpoint folder (config.json + safetensors) or "bundle" to use the model the bundle names.
-        --data is builtin:hierarchical_equality[:left_equality|right_equality].
+        --data is builtin:hierarchical_equality[:left_equality|right_equality], or a .jsonl file with one
+        {"base", "source", "positions", "source_positions"?, "label"} object per line.
         """
     )
 
@@ -22,7 +23,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Model checkpoint folder, or \"bundle\" for the bundle's own model source.")
     var model: String = "bundle"
 
-    @Option(help: "Evaluation data, e.g. builtin:hierarchical_equality:left_equality.")
+    @Option(help: "Evaluation data: builtin:hierarchical_equality:left_equality, or a .jsonl file of examples.")
     var data: String
 
     @Option(help: "Seed of the built-in data.")
@@ -41,20 +42,29 @@ struct EvaluateCommand: ParsableCommand {
             let folder = model == "bundle" ? manifest.modelSource : model
             let loadedModel = try ModelLoader.load(folder: folder)
             let intervenable = try InterventionBundle.load(from: bundle, model: loadedModel)
-            let parts = data.split(separator: ":").map(String.init)
-            guard parts.count >= 2, parts[0] == "builtin", parts[1] == "hierarchical_equality" else {
-                throw ExperimentError.invalid(file: "--data", field: "data", value: "\"\(data)\"", expected: "builtin:hierarchical_equality[:left_equality|right_equality]")
-            }
-            guard let variable = HierarchicalEqualityTask.Variable(rawValue: parts.count > 2 ? parts[2] : "left_equality") else {
-                throw ExperimentError.invalid(file: "--data", field: "variable", value: "\"\(parts[2])\"", expected: "left_equality, right_equality")
-            }
-            let task = HierarchicalEqualityTask(seed: seed)
-            let test = task.sample(count, seed: seed &+ 11)
             let partitionIds = (intervenable.config.representations.first?.subspacePartition != nil) ? [0] : nil
-            let trainer = InterventionTrainer(model: intervenable, collator: task.collator(variable: variable, representations: intervenable.config.representations.count,
-                                                                                        subspaces: partitionIds),
-                                              metrics: [.interchangeInterventionAccuracy, .crossEntropy])
-            print(jsonLine(try trainer.evaluate(test)))
+            let representations = intervenable.config.representations.count
+            let metrics: [Metric] = [.interchangeInterventionAccuracy, .crossEntropy]
+            let result: [String: Double]
+            if !data.hasPrefix("builtin:") {
+                let examples = try InterventionExample.load(jsonl: data)
+                let collate = InterventionExample.collator(representations: representations, subspaces: partitionIds)
+                result = try InterventionTrainer(model: intervenable, collator: collate, metrics: metrics).evaluate(examples)
+            } else {
+                let parts = data.split(separator: ":").map(String.init)
+                guard parts.count >= 2, parts[1] == "hierarchical_equality" else {
+                    throw ExperimentError.invalid(file: "--data", field: "data", value: "\"\(data)\"",
+                                                  expected: "builtin:hierarchical_equality[:left_equality|right_equality] or a .jsonl file")
+                }
+                guard let variable = HierarchicalEqualityTask.Variable(rawValue: parts.count > 2 ? parts[2] : "left_equality") else {
+                    throw ExperimentError.invalid(file: "--data", field: "variable", value: "\"\(parts[2])\"", expected: "left_equality, right_equality")
+                }
+                let task = HierarchicalEqualityTask(seed: seed)
+                let test = task.interventionExamples(task.sample(count, seed: seed &+ 11), variable: variable)
+                let collate = InterventionExample.collator(representations: representations, subspaces: partitionIds)
+                result = try InterventionTrainer(model: intervenable, collator: collate, metrics: metrics).evaluate(test)
+            }
+            print(jsonLine(result))
         } catch {
             throw fail(error)
         }
