@@ -46,7 +46,7 @@ test: deps minilm
 	.build/release/intervene evaluate Interventions/hierarchical-equality-das --data Experiments/data/hierarchical-equality-left.sample.jsonl \
 	  | python3 -c 'import json, sys; r = json.load(sys.stdin); print(r); sys.exit(0 if r["iia"] >= 0.95 else 1)'
 	.build/release/intervene evaluate Interventions/hierarchical-equality-das --data Makefile 2> /dev/null; test $$? -eq 2
-	@for t in $(TUTORIALS); do echo "== tutorial $$t"; .build/release/$$t | tail -n 1 || exit 1; done
+	@for t in $(TUTORIALS); do echo "== tutorial $$t"; out=$$(.build/release/$$t) || { echo "$$out"; echo "tutorial $$t failed"; exit 1; }; echo "$$out" | tail -n 1; done
 
 bench: deps
 	$(SWIFT) build -c release --product intervene-bench
