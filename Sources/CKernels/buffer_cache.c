@@ -9,6 +9,7 @@
 #include "CKernels.h"
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define IK_CACHE_SLOTS 256
 
@@ -20,6 +21,13 @@ static size_t idle_bytes = 0;
 static size_t capacity_bytes = (size_t)2 << 30;
 
 static void ik_buffer_release_shared(void *pointer, size_t bytes);
+
+// Removes slot i, keeping the others in age order. Caller holds cache_lock.
+static void remove_slot(int i) {
+    memmove(&slot_size[i], &slot_size[i + 1], (size_t)(slot_count - i - 1) * sizeof slot_size[0]);
+    memmove(&slot_pointer[i], &slot_pointer[i + 1], (size_t)(slot_count - i - 1) * sizeof slot_pointer[0]);
+    slot_count--;
+}
 
 #define IK_LOCAL_SLOTS 8
 static __thread size_t local_size[IK_LOCAL_SLOTS];
@@ -52,9 +60,7 @@ void *ik_buffer_allocate(size_t bytes) {
     for (int i = slot_count - 1; i >= 0; i--) {
         if (slot_size[i] == bytes) {
             void *p = slot_pointer[i];
-            slot_count--;
-            slot_size[i] = slot_size[slot_count];
-            slot_pointer[i] = slot_pointer[slot_count];
+            remove_slot(i);
             idle_bytes -= bytes;
             pthread_mutex_unlock(&cache_lock);
             return p;
@@ -90,17 +96,24 @@ void ik_buffer_release(void *pointer, size_t bytes) {
 }
 
 static void ik_buffer_release_shared(void *pointer, size_t bytes) {
-    pthread_mutex_lock(&cache_lock);
-    if (slot_count < IK_CACHE_SLOTS && idle_bytes + bytes <= capacity_bytes) {
-        slot_size[slot_count] = bytes;
-        slot_pointer[slot_count] = pointer;
-        slot_count++;
-        idle_bytes += bytes;
-        pthread_mutex_unlock(&cache_lock);
+    if (bytes > capacity_bytes) {
+        free(pointer);
         return;
     }
+    void *evicted[IK_CACHE_SLOTS];
+    int evictedCount = 0;
+    pthread_mutex_lock(&cache_lock);
+    while (slot_count > 0 && (slot_count == IK_CACHE_SLOTS || idle_bytes + bytes > capacity_bytes)) {
+        evicted[evictedCount++] = slot_pointer[0];
+        idle_bytes -= slot_size[0];
+        remove_slot(0);
+    }
+    slot_size[slot_count] = bytes;
+    slot_pointer[slot_count] = pointer;
+    slot_count++;
+    idle_bytes += bytes;
     pthread_mutex_unlock(&cache_lock);
-    free(pointer);
+    for (int i = 0; i < evictedCount; i++) free(evicted[i]);
 }
 
 void ik_buffer_purge(void) {
@@ -117,6 +130,15 @@ size_t ik_buffer_idle_bytes(void) {
     size_t b = idle_bytes;
     pthread_mutex_unlock(&cache_lock);
     return b;
+}
+
+int ik_buffer_holds(size_t bytes) {
+    for (int i = 0; i < local_count; i++) if (local_size[i] == bytes) return 1;
+    pthread_mutex_lock(&cache_lock);
+    int found = 0;
+    for (int i = 0; i < slot_count && !found; i++) found = slot_size[i] == bytes;
+    pthread_mutex_unlock(&cache_lock);
+    return found;
 }
 
 void ik_buffer_set_capacity(size_t bytes) {

@@ -100,30 +100,8 @@ public struct Experiment: Decodable, Sendable {
         do { return try JSONDecoder().decode(Experiment.self, from: data) } catch let e as ConfigurationError {
             throw ExperimentError.invalid(file: path, field: "representations", value: "…", expected: "\(e)")
         } catch {
-            throw ExperimentError.invalid(file: path, field: fieldPath(error), value: "…", expected: reason(error))
-        }
-    }
-
-    static func fieldPath(_ error: Error) -> String {
-        guard let e = error as? DecodingError else { return "(file)" }
-        let path: [CodingKey]
-        switch e {
-        case .keyNotFound(let key, let ctx): path = ctx.codingPath + [key]
-        case .typeMismatch(_, let ctx), .valueNotFound(_, let ctx), .dataCorrupted(let ctx): path = ctx.codingPath
-        @unknown default: path = []
-        }
-        let text = path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-        return text.isEmpty ? "(file)" : text
-    }
-
-    static func reason(_ error: Error) -> String {
-        guard let e = error as? DecodingError else { return "\(error)" }
-        switch e {
-        case .keyNotFound: return "a required field"
-        case .typeMismatch(let type, _): return "a value of type \(type)"
-        case .valueNotFound(let type, _): return "a non-null \(type)"
-        case .dataCorrupted(let ctx): return ctx.underlyingError.map { "valid JSON (\($0))" } ?? ctx.debugDescription
-        @unknown default: return "\(error)"
+            let problem = DecodingProblem(error)
+            throw ExperimentError.invalid(file: path, field: problem.field, value: "…", expected: problem.expected)
         }
     }
 }

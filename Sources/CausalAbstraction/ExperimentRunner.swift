@@ -65,8 +65,8 @@ public struct ExperimentRunner {
             return n
         }
         let task = HierarchicalEqualityTask(seed: experiment.seed)
-        let train = task.sample(try count(spec.train, "data.train", 10_000), seed: experiment.seed &+ 10)
-        let test = task.sample(try count(spec.test, "data.test", 10_000), seed: experiment.seed &+ 11)
+        let train = task.sample(try count(spec.train, "data.train", 10_000), split: .train, seed: experiment.seed)
+        let test = task.sample(try count(spec.test, "data.test", 10_000), split: .test, seed: experiment.seed)
         return (task.interventionExamples(train, variable: variable), task.interventionExamples(test, variable: variable),
                 "builtin:hierarchical_equality \(variableName)")
     }
@@ -97,6 +97,11 @@ public struct ExperimentRunner {
         return o
     }
 
+    /// Metrics as one JSON object on one line, keys sorted (the metrics file and CLI output).
+    public static func jsonLine(_ metrics: [String: Double]) -> String {
+        "{" + metrics.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ") + "}"
+    }
+
     /// Trains, evaluates and saves. Returns the metrics.
     @discardableResult
     public func run(command: String) throws -> [String: Double] {
@@ -109,8 +114,9 @@ public struct ExperimentRunner {
         let trainer = InterventionTrainer(model: intervenable, collator: collate, options: options)
         let start = Date()
         let history = try trainer.train(train)
+        let trainSeconds = Date().timeIntervalSince(start)
         var metrics = try trainer.evaluate(test)
-        metrics["train_seconds"] = Date().timeIntervalSince(start)
+        metrics["train_seconds"] = trainSeconds
         metrics["steps"] = Double(history.steps)
         if let taskAccuracy { metrics["task_accuracy"] = taskAccuracy }
         let card = InterventionBundle.Card(
@@ -121,11 +127,10 @@ public struct ExperimentRunner {
             training: "\(options.epochs) epochs of \(train.count) (base, source) pairs, batch \(options.batchSize), \(options.optimizer.rawValue) lr \(options.learningRate), seed \(experiment.seed); \(history.steps) steps.",
             reproduce: command)
         try InterventionBundle.save(intervenable, to: experiment.output.bundle, modelSource: source, metrics: metrics,
-                                    provenance: .init(command: command, seed: experiment.seed, data: dataDescription),
+                                    provenance: .init(command: command, seed: experiment.seed, data: dataDescription, subspaces: experiment.subspaces),
                                     card: card)
         if let path = experiment.output.metrics {
-            let object = metrics.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ")
-            try Data(("{" + object + "}\n").utf8).write(to: URL(fileURLWithPath: path))
+            try Data((ExperimentRunner.jsonLine(metrics) + "\n").utf8).write(to: URL(fileURLWithPath: path))
         }
         return metrics
     }
@@ -136,12 +141,7 @@ public struct ExperimentRunner {
 public enum CheckpointWriter {
     public static func save(_ model: MLPClassifier, config c: MLPClassifierConfiguration, to folder: String, card: String) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let json = """
-        {"model_type": "mlp", "architectures": ["MLPForClassification"], "h_dim": \(c.width), "n_layer": \(c.layers),
-         "num_classes": \(c.classes), "activation_function": "\(c.activation.rawValue)", "include_bias": \(c.bias),
-         "squeeze_output": \(c.squeezeOutput), "include_emb": false, "pdrop": 0.0}
-        """
-        try Data((json + "\n").utf8).write(to: URL(fileURLWithPath: folder + "/config.json"))
+        try Data((c.configJSON + "\n").utf8).write(to: URL(fileURLWithPath: folder + "/config.json"))
         try model.save(to: folder + "/model.safetensors")
         try Data("# Model\n\n\(card)\n".utf8).write(to: URL(fileURLWithPath: folder + "/README.md"))
     }

@@ -60,6 +60,13 @@ public struct HierarchicalEqualityTask: Sendable {
         return ids
     }
 
+    /// An experiment's two samples: training pairs are drawn with seed + 10, test pairs with
+    /// seed + 11, so every tool that names (seed, split) sees the same pairs.
+    public enum Split: UInt64, Sendable { case train = 10, test = 11 }
+
+    /// The `split` pairs of the experiment seeded with `seed`.
+    public func sample(_ count: Int, split: Split, seed: UInt64) -> [Example] { sample(count, seed: seed &+ split.rawValue) }
+
     /// `count` independent (base, source) pairs.
     public func sample(_ count: Int, seed: UInt64) -> [Example] {
         var g = RandomGenerator(seed: seed)
@@ -75,18 +82,11 @@ public struct HierarchicalEqualityTask: Sendable {
     }
 
     /// A collator for an interchange intervention on `variable` at unit position 0 of every
-    /// representation, with the given per-representation subspaces (partition ids).
-    public func collator(variable: Variable, representations: Int = 1, subspaces: [Int]? = nil) -> ([Example]) -> InterventionBatch {
-        { examples in
-            let b = examples.count
-            let zeros = Array(repeating: [0], count: b)
-            return InterventionBatch(
-                base: .embeddings(self.inputs(examples.map(\.base))),
-                sources: [.embeddings(self.inputs(examples.map(\.source)))],
-                unitLocations: .positions(source: zeros, base: zeros, interventions: representations),
-                subspaces: subspaces.map { s in Array(repeating: Array(repeating: s, count: b), count: representations) },
-                labels: examples.map { $0.counterfactualLabel(variable) })
-        }
+    /// representation, with the given per-representation subspaces (partition ids): the
+    /// examples as `interventionExamples`, batched by `InterventionExample.collator`.
+    public func collator(variable: Variable, representations: Int = 1, subspaces: [Int]? = nil) -> ([Example]) throws -> InterventionBatch {
+        let collate = InterventionExample.collator(representations: representations, subspaces: subspaces)
+        return { examples in try collate(self.interventionExamples(examples, variable: variable)) }
     }
 
     /// Trains pyvene's MLP classifier (16 → 16 → 16 → 16 → 2 with ReLU, as in the tutorial) on
@@ -94,7 +94,7 @@ public struct HierarchicalEqualityTask: Sendable {
     public func trainClassifier(examples: Int = 50_000, epochs: Int = 10, learningRate: Float = 1e-2, seed: UInt64)
         -> (model: MLPClassifier, accuracy: Double) {
         let model = MLPClassifier(MLPClassifierConfiguration(width: HierarchicalEqualityTask.inputWidth, layers: 3, classes: 2, activation: .relu))
-        model.initializeRandomly(seed: seed)
+        model.initializeLikeTorch(seed: seed)
         let train = sample(examples, seed: seed &+ 1)
         let test = sample(2_000, seed: seed &+ 2)
         let x = inputs(train.map(\.base))

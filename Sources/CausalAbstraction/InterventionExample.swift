@@ -119,13 +119,15 @@ public struct InterventionExample: Sendable, Equatable {
                     return .tokens(IndexTensor(shape: [ids.count, length], values: Array(ids.joined())))
                 case .embeddings(let first):
                     let width = first[0].count
-                    let rows = try inputs.map { input -> [[Float]] in
+                    var values: [Float] = []
+                    values.reserveCapacity(inputs.count * length * width)
+                    for input in inputs {
                         guard case .embeddings(let e) = input, e.allSatisfy({ $0.count == width }) else {
                             throw ConfigurationError.invalidField(field: "\(side) inputs", value: "mixed", allowed: "embeddings of one width")
                         }
-                        return e
+                        for row in e { values.append(contentsOf: row) }
                     }
-                    return .embeddings(Tensor(shape: [rows.count, length, width], values: rows.flatMap { $0.flatMap { $0 } }))
+                    return .embeddings(Tensor(shape: [inputs.count, length, width], values: values))
                 }
             }
             let base = try batch(examples.map(\.base), "base"), source = try batch(examples.map(\.source), "source")
@@ -141,15 +143,15 @@ public struct InterventionExample: Sendable, Equatable {
 }
 
 extension HierarchicalEqualityTask {
-    /// The examples in the model-independent form (embeddings at position 0).
+    /// The examples in the model-independent form: the four objects' embeddings concatenated
+    /// into one input vector at position 0, labelled with the counterfactual label of `variable`.
     public func interventionExamples(_ examples: [Example], variable: Variable) -> [InterventionExample] {
-        let flat = embeddings.scalars
-        func row(_ ids: [Int]) -> [[Float]] {
-            [ids.flatMap { Array(flat[($0 * HierarchicalEqualityTask.embeddingDimension)..<(($0 + 1) * HierarchicalEqualityTask.embeddingDimension)]) }]
-        }
-        return examples.map {
-            InterventionExample(base: .embeddings(row($0.base)), source: .embeddings(row($0.source)), basePositions: [0],
-                                label: $0.counterfactualLabel(variable))
+        let width = HierarchicalEqualityTask.inputWidth
+        func vector(_ input: [Float], _ i: Int) -> [[Float]] { [Array(input[(i * width)..<((i + 1) * width)])] }
+        let bases = inputs(examples.map(\.base)).scalars, sources = inputs(examples.map(\.source)).scalars
+        return examples.indices.map { i in
+            InterventionExample(base: .embeddings(vector(bases, i)), source: .embeddings(vector(sources, i)), basePositions: [0],
+                                label: examples[i].counterfactualLabel(variable))
         }
     }
 }

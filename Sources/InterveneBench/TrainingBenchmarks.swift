@@ -23,7 +23,8 @@ enum TrainingBenchmarks {
         options.progress = .silent
         let trainer = InterventionTrainer(model: intervenable, collator: task.collator(variable: .leftEquality, subspaces: [0]), options: options)
         // Batches are collated once, outside the timing, as the reference script prepares tensors up front.
-        let batches = stride(from: 0, to: pairs.count, by: 64).map { task.collator(variable: .leftEquality, subspaces: [0])(Array(pairs[$0..<min($0 + 64, pairs.count)])) }
+        let collate = task.collator(variable: .leftEquality, subspaces: [0])
+        let batches = try stride(from: 0, to: pairs.count, by: 64).map { try collate(Array(pairs[$0..<min($0 + 64, pairs.count)])) }
         let prepared = InterventionTrainer(model: intervenable, collator: { (i: [Int]) in batches[i[0]] }, options: options)
         var check = prepared.options
         check.batchSize = 1
@@ -64,7 +65,10 @@ enum TrainingBenchmarks {
             losses.append(loss.item)
         }
         try step()
-        guard losses[0].isFinite, boundless.rotation.generator.grad == nil || true else { throw BenchmarkFailure(description: "loss not finite") }
+        guard losses[0].isFinite else { throw BenchmarkFailure(description: "loss not finite") }
+        guard boundless.rotation.generator.grad != nil, boundless.boundaries.grad != nil else {
+            throw BenchmarkFailure(description: "the intervention's parameters received no gradient")
+        }
         guard model.namedParameters.allSatisfy({ $0.parameter.grad == nil }) else {
             throw BenchmarkFailure(description: "frozen model weights received gradients")
         }

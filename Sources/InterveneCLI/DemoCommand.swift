@@ -43,11 +43,11 @@ struct DemoCommand: ParsableCommand {
             print("2/3 saved the bundle to \(output)/bundle; reloading it onto the saved model")
             let model = try ModelLoader.load(folder: output + "/model")
             let reloaded = try InterventionBundle.load(from: output + "/bundle", model: model)
-            let task = HierarchicalEqualityTask(seed: seed)
-            let trainer = InterventionTrainer(model: reloaded, collator: task.collator(variable: .leftEquality, subspaces: [0]))
-            let iia = try trainer.evaluate(task.sample(10_000, seed: seed &+ 11))["iia"]!
+            let test = try runner.data().test
+            let trainer = InterventionTrainer(model: reloaded, collator: InterventionExample.collator(representations: 1, subspaces: [0]))
+            let iia = try trainer.evaluate(test)["iia"]!
             print(String(format: "3/3 reloaded bundle: IIA %.4f (same test pairs)", iia))
-            print(jsonLine(["task_accuracy": metrics["task_accuracy"] ?? 0, "iia": metrics["iia"] ?? 0, "reloaded_iia": iia]))
+            print(ExperimentRunner.jsonLine(["task_accuracy": metrics["task_accuracy"] ?? 0, "iia": metrics["iia"] ?? 0, "reloaded_iia": iia]))
         } catch {
             throw fail(error)
         }

@@ -32,6 +32,19 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Number of evaluation pairs for built-in data.")
     var count: Int = 10_000
 
+    @Option(help: "Partition ids to intervene on, one per representation (comma-separated); default: those the bundle was trained on.")
+    var subspaces: String?
+
+    /// --subspaces, else the ids recorded in the bundle, else none (the whole space).
+    func subspaceIds(manifest: InterventionBundle.Manifest) throws -> [Int]? {
+        guard let subspaces else { return manifest.trainedSubspaces }
+        let ids = subspaces.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !ids.isEmpty, ids.allSatisfy({ ($0 ?? -1) >= 0 }) else {
+            throw ExperimentError.invalid(file: "--subspaces", field: "subspaces", value: "\"\(subspaces)\"", expected: "comma-separated non-negative partition ids, e.g. 0 or 0,1")
+        }
+        return ids.compactMap { $0 }
+    }
+
     func validate() throws {
         guard count > 0 else { throw ValidationError("--count must be positive, got \(count)") }
     }
@@ -42,14 +55,11 @@ struct EvaluateCommand: ParsableCommand {
             let folder = model == "bundle" ? manifest.modelSource : model
             let loadedModel = try ModelLoader.load(folder: folder)
             let intervenable = try InterventionBundle.load(from: bundle, model: loadedModel)
-            let partitionIds = (intervenable.config.representations.first?.subspacePartition != nil) ? [0] : nil
-            let representations = intervenable.config.representations.count
-            let metrics: [Metric] = [.interchangeInterventionAccuracy, .crossEntropy]
-            let result: [String: Double]
+            let collate = InterventionExample.collator(representations: intervenable.config.representations.count,
+                                                       subspaces: try subspaceIds(manifest: manifest))
+            let examples: [InterventionExample]
             if !data.hasPrefix("builtin:") {
-                let examples = try InterventionExample.load(jsonl: data)
-                let collate = InterventionExample.collator(representations: representations, subspaces: partitionIds)
-                result = try InterventionTrainer(model: intervenable, collator: collate, metrics: metrics).evaluate(examples)
+                examples = try InterventionExample.load(jsonl: data)
             } else {
                 let parts = data.split(separator: ":").map(String.init)
                 guard parts.count >= 2, parts[1] == "hierarchical_equality" else {
@@ -60,11 +70,11 @@ struct EvaluateCommand: ParsableCommand {
                     throw ExperimentError.invalid(file: "--data", field: "variable", value: "\"\(parts[2])\"", expected: "left_equality, right_equality")
                 }
                 let task = HierarchicalEqualityTask(seed: seed)
-                let test = task.interventionExamples(task.sample(count, seed: seed &+ 11), variable: variable)
-                let collate = InterventionExample.collator(representations: representations, subspaces: partitionIds)
-                result = try InterventionTrainer(model: intervenable, collator: collate, metrics: metrics).evaluate(test)
+                examples = task.interventionExamples(task.sample(count, split: .test, seed: seed), variable: variable)
             }
-            print(jsonLine(result))
+            let trainer = InterventionTrainer(model: intervenable, collator: collate, metrics: [.interchangeInterventionAccuracy, .crossEntropy])
+            let result = try trainer.evaluate(examples)
+            print(ExperimentRunner.jsonLine(result))
         } catch {
             throw fail(error)
         }

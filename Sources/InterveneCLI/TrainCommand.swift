@@ -33,7 +33,7 @@ struct TrainCommand: ParsableCommand {
             var runner = ExperimentRunner(experiment: loaded, file: experiment)
             runner.progress = quiet ? .silent : .automatic
             let metrics = try runner.run(command: "intervene train \(experiment)")
-            print(jsonLine(metrics))
+            print(ExperimentRunner.jsonLine(metrics))
             FileHandle.standardError.write(Data("wrote \(loaded.output.bundle)\n".utf8))
         } catch {
             throw fail(error)
@@ -41,7 +41,3 @@ struct TrainCommand: ParsableCommand {
     }
 }
 
-/// Formats metrics as one JSON line with sorted keys.
-func jsonLine(_ metrics: [String: Double]) -> String {
-    "{" + metrics.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ") + "}"
-}

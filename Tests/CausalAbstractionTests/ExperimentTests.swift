@@ -18,8 +18,9 @@ import Tensors
         let model = try ModelLoader.load(folder: ExperimentTests.root + "/" + manifest.modelSource)
         let intervenable = try InterventionBundle.load(from: bundle, model: model)
         let task = HierarchicalEqualityTask(seed: 0)
-        let trainer = InterventionTrainer(model: intervenable, collator: task.collator(variable: .leftEquality, subspaces: [0]))
-        let iia = try trainer.evaluate(task.sample(10_000, seed: 11))["iia"]!
+        #expect(manifest.trainedSubspaces == [0])
+        let trainer = InterventionTrainer(model: intervenable, collator: task.collator(variable: .leftEquality, subspaces: manifest.trainedSubspaces))
+        let iia = try trainer.evaluate(task.sample(10_000, split: .test, seed: 0))["iia"]!
         #expect(abs(iia - manifest.metrics["iia"]!) < 0.002)
         #expect(iia >= 0.95)
     }

@@ -41,28 +41,47 @@ import Tensors
         #expect(last < first)
     }
 
-    @Test func nonFiniteLossStopsAndKeepsTheLastGoodValues() throws {
+    /// Trains with a loss that goes wrong on the third batch; returns the error and whether the
+    /// parameters after it equal those the third batch started from.
+    func trainUntilFailure(_ corrupt: @escaping (Tensor) -> Tensor) throws -> (error: TrainingError?, unchanged: Bool, moved: Bool) {
         let (im, collate) = try setup()
+        let parameter = im.trainableParameters[0].parameter
+        let initial = parameter.value.scalars
         var calls = 0
+        var atFailure: [Float] = []
         var options = TrainingOptions()
         options.batchSize = 16
         options.progress = .silent
         let trainer = InterventionTrainer(model: im, collator: collate, loss: { out, batch in
             calls += 1
             let ce = counterfactualCrossEntropy(out, batch)
-            return calls == 3 ? ce * Float.nan : ce
+            guard calls == 3 else { return ce }
+            atFailure = parameter.value.scalars
+            return corrupt(ce)
         }, options: options)
-        var valuesAfterStep2: [Float] = []
         do {
             _ = try trainer.train(Array(0..<64))
-            Issue.record("expected a non-finite loss error")
-        } catch let TrainingError.nonFiniteLoss(step, epoch, value) {
-            #expect(step == 3 && epoch == 1 && value.isNaN)
-            #expect("\(TrainingError.nonFiniteLoss(step: step, epoch: epoch, value: value))".contains("step 3"))
-            valuesAfterStep2 = im.trainableParameters[0].parameter.value.scalars
+            return (nil, false, false)
+        } catch let error as TrainingError {
+            let after = parameter.value.scalars
+            return (error, after == atFailure && after.allSatisfy(\.isFinite), after != initial)
         }
-        #expect(valuesAfterStep2.allSatisfy { $0.isFinite })
-        #expect(valuesAfterStep2.contains { $0 != 0 })  // two real steps happened
+    }
+
+    @Test func nonFiniteLossStopsAndKeepsTheLastGoodValues() throws {
+        let (error, unchanged, moved) = try trainUntilFailure { $0 * Float.nan }
+        guard case .nonFiniteLoss(let step, let epoch, let value)? = error else { Issue.record("expected nonFiniteLoss, got \(String(describing: error))"); return }
+        #expect(step == 3 && epoch == 1 && value.isNaN)
+        #expect("\(error!)".contains("step 3"))
+        #expect(unchanged && moved)  // two real steps happened, the third was not applied
+    }
+
+    /// A finite loss whose gradient is NaN (√u at u = 0, times 0) is caught before the step.
+    @Test func nonFiniteGradientIsNotApplied() throws {
+        let (error, unchanged, moved) = try trainUntilFailure { $0 + ($0 * 0).sqrt() }
+        guard case .nonFiniteGradient(let step, _, let norm)? = error else { Issue.record("expected nonFiniteGradient, got \(String(describing: error))"); return }
+        #expect(step == 3 && !norm.isFinite)
+        #expect(unchanged && moved)
     }
 
     @Test func gradientAccumulationMatchesALargerBatch() throws {

@@ -50,5 +50,5 @@ let out = try swap.forward(base: base, sources: [source], unitLocations: .positi
 }
 print("base answer: \(answer(out.original!.logits)); after swapping position 1 from the source: \(answer(out.intervened.logits))")
 
-print("{\"task_accuracy\": \(accuracy), \"interchange_accuracy_position_1\": \(perPosition[1]), \"interchange_accuracy_position_0\": \(perPosition[0])}")
+print(ExperimentRunner.jsonLine(["task_accuracy": accuracy, "interchange_accuracy_position_1": perPosition[1], "interchange_accuracy_position_0": perPosition[0]]))
 if perPosition[1] < 0.9 { exit(1) }

@@ -55,5 +55,5 @@ print("from 5th: \(show(late))")
 let plainOdd = oddShare(plain, from: 4), steeredOdd = oddShare(steered.intervened.sequences[0], from: 4)
 print(String(format: "odd digits among generated tokens: plain %.2f, steered %.2f, steered from the 5th token %.2f",
              plainOdd, steeredOdd, oddShare(late, from: 4)))
-print("{\"odd_share_plain\": \(plainOdd), \"odd_share_steered\": \(steeredOdd), \"odd_share_steered_from_5th\": \(oddShare(late, from: 4))}")
+print(ExperimentRunner.jsonLine(["odd_share_plain": plainOdd, "odd_share_steered": steeredOdd, "odd_share_steered_from_5th": oddShare(late, from: 4)]))
 if steeredOdd < plainOdd + 0.5 { exit(1) }

@@ -25,8 +25,8 @@ let intervenable = try IntervenableModel(config: IntervenableConfig(representati
 
 // 3. Training data: (base, source) pairs labelled with the high-level model's counterfactual,
 //    the output after setting WX := source.WX. The loss is cross-entropy against that label.
-let train = task.sample(10_000, seed: seed &+ 10)
-let test = task.sample(10_000, seed: seed &+ 11)
+let train = task.sample(10_000, split: .train, seed: seed)
+let test = task.sample(10_000, split: .test, seed: seed)
 var options = TrainingOptions()
 options.epochs = 10
 options.batchSize = 64
@@ -55,5 +55,5 @@ print(String(format: "reloaded bundle: IIA %.4f", reloadedIIA))
 try SVGPlot.write(SVGPlot.lineChart([("loss", history.losses.map { (Double($0.step), Double($0.loss)) })],
                                     title: "DAS training loss", xLabel: "step", yLabel: "cross-entropy"), to: folder + "/training-loss.svg")
 
-print("{\"task_accuracy\": \(taskAccuracy), \"iia_before\": \(before), \"iia\": \(iia), \"control_iia\": \(controlIIA), \"reloaded_iia\": \(reloadedIIA)}")
+print(ExperimentRunner.jsonLine(["task_accuracy": taskAccuracy, "iia_before": before, "iia": iia, "control_iia": controlIIA, "reloaded_iia": reloadedIIA]))
 if taskAccuracy < 0.99 || iia < 0.95 || abs(reloadedIIA - iia) > 1e-9 { exit(1) }

@@ -56,5 +56,5 @@ try SVGPlot.write(SVGPlot.lineChart(curves, title: "Boundless DAS training loss"
 print("figures: \(figures)/iia-heatmap.svg, \(figures)/training-loss.svg")
 
 let aligned = row[1], control = row[0]
-print("{\"task_accuracy\": \(accuracy), \"iia_position_1\": \(aligned), \"iia_control_position_0\": \(control)}")
+print(ExperimentRunner.jsonLine(["task_accuracy": accuracy, "iia_position_1": aligned, "iia_control_position_0": control]))
 if aligned < 0.9 || control > aligned - 0.2 { exit(1) }

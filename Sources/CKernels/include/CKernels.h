@@ -116,6 +116,9 @@ size_t ik_buffer_idle_bytes(void);
 /// Sets the most bytes the cache keeps idle (default 2 GiB).
 void ik_buffer_set_capacity(size_t bytes);
 
+/// 1 when an idle buffer of exactly `bytes` is cached (in the shared cache or this thread's).
+int ik_buffer_holds(size_t bytes);
+
 /// Atomically exchanges two paths (Linux renameat2 RENAME_EXCHANGE). Returns 0 or an errno.
 int ik_exchange_paths(const char *a, const char *b);
 

@@ -21,10 +21,14 @@ public enum InterventionBundle {
         public var command: String
         public var seed: UInt64
         public var data: String
-        public init(command: String, seed: UInt64, data: String) {
+        /// The partition id each representation was trained on (nil: the whole space); read
+        /// back by `intervene evaluate` so a bundle is scored on the subspace it learned.
+        public var subspaces: [Int]?
+        public init(command: String, seed: UInt64, data: String, subspaces: [Int]? = nil) {
             self.command = command
             self.seed = seed
             self.data = data
+            self.subspaces = subspaces
         }
     }
 
@@ -69,6 +73,11 @@ public enum InterventionBundle {
         encoder.outputFormatting = [.sortedKeys]
         let configJSON = try JSONValue.parse(String(decoding: try encoder.encode(model.config), as: UTF8.self))
         let formatter = ISO8601DateFormatter()
+        var provenanceFields: [(String, JSONValue)] = [
+            ("created", .string(formatter.string(from: Date()))), ("intervene_version", .string(interveneVersion)),
+            ("command", .string(provenance.command)), ("seed", .int(Int(truncatingIfNeeded: provenance.seed))), ("data", .string(provenance.data)),
+        ]
+        if let subspaces = provenance.subspaces { provenanceFields.append(("subspaces", .array(subspaces.map { .int($0) }))) }
         let document = JSONValue.object(JSONObject([
             ("format", .string(format)), ("version", .int(version)),
             ("model", .object(JSONObject([("model_type", .string(model.model.modelType)), ("fingerprint", .string(fingerprint)),
@@ -76,9 +85,7 @@ public enum InterventionBundle {
             ("config", configJSON),
             ("interventions", .array(entries)),
             ("metrics", .object(JSONObject(metrics.sorted { $0.key < $1.key }.map { ($0.key, .double($0.value)) }))),
-            ("provenance", .object(JSONObject([("created", .string(formatter.string(from: Date()))),
-                                               ("intervene_version", .string(interveneVersion)), ("command", .string(provenance.command)),
-                                               ("seed", .int(Int(truncatingIfNeeded: provenance.seed))), ("data", .string(provenance.data))]))),
+            ("provenance", .object(JSONObject(provenanceFields))),
         ]))
         let manager = FileManager.default
         let parent = (path as NSString).deletingLastPathComponent
@@ -111,6 +118,8 @@ public enum InterventionBundle {
             Dictionary(uniqueKeysWithValues: (json["metrics"]?.objectValue ?? JSONObject()).compactMap { k, v in v.doubleValue.map { (k, $0) } })
         }
         public var interventions: [JSONValue] { json["interventions"]?.arrayValue ?? [] }
+        /// The partition ids the interventions were trained on, when recorded.
+        public var trainedSubspaces: [Int]? { json["provenance"]?["subspaces"]?.arrayValue?.compactMap(\.intValue) }
     }
 
     /// Reads and checks bundle.json.
@@ -142,7 +151,7 @@ public enum InterventionBundle {
         }
         var config: IntervenableConfig
         do { config = try JSONDecoder().decode(IntervenableConfig.self, from: Data(m.json["config"]!.serialized().utf8)) } catch {
-            throw BundleError.invalidField(path: file, field: "config", value: "…", expected: "a valid intervenable config (\(describe(decodingError: error)))")
+            throw BundleError.invalidField(path: file, field: "config", value: "…", expected: "a valid intervenable config (\(DecodingProblem(error).description))")
         }
         guard m.interventions.count == config.representations.count else {
             throw BundleError.invalidField(path: file, field: "interventions", value: "\(m.interventions.count) entries",

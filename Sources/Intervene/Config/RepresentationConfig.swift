@@ -155,20 +155,7 @@ public struct IntervenableConfig: Codable, Sendable, Equatable {
         } catch let error as ConfigurationError {
             throw error
         } catch {
-            throw ConfigurationError.malformed("invalid intervenable config: \(describe(decodingError: error))")
+            throw ConfigurationError.malformed("invalid intervenable config: \(DecodingProblem(error).description)")
         }
-    }
-}
-
-/// A readable one-line description of a DecodingError (names the field path).
-func describe(decodingError error: Error) -> String {
-    guard let e = error as? DecodingError else { return "\(error)" }
-    func path(_ keys: [CodingKey]) -> String { keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") }
-    switch e {
-    case .keyNotFound(let key, let ctx): return "missing field '\(path(ctx.codingPath + [key]))'"
-    case .typeMismatch(let type, let ctx): return "field '\(path(ctx.codingPath))' should be \(type)"
-    case .valueNotFound(let type, let ctx): return "field '\(path(ctx.codingPath))' is null, expected \(type)"
-    case .dataCorrupted(let ctx): return "\(path(ctx.codingPath)): \(ctx.debugDescription)"
-    @unknown default: return "\(error)"
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Tensors
 
 /// A trainable (n × k) matrix with orthonormal columns, R = B · C(W)[:, :k], where B is a fixed
@@ -13,6 +14,9 @@ public final class Rotation {
     public let generator: Parameter
     /// Columns k of R.
     public let columns: Int
+    /// R computed without gradients, valid while B and W keep these versions.
+    private var cached: (base: Int, generator: Int, matrix: Tensor)?
+    private let cacheLock = NSLock()
 
     /// A random rotation (Haar-distributed base) drawn from `seed`.
     public init(dimension n: Int, columns k: Int? = nil, seed: UInt64) {
@@ -25,10 +29,22 @@ public final class Rotation {
     /// n.
     public var dimension: Int { base.shape[0] }
 
-    /// R (n × k), differentiable in W (and in B when B is made trainable).
+    /// R (n × k), differentiable in W (and in B when B is made trainable). Without gradients
+    /// (evaluation, generation) R is computed once per change of B or W.
     public func matrix() -> Tensor {
-        let full = base.value.matmul(Cayley.transform(generator.value))
-        return columns == dimension ? full : full.narrowed(1, start: 0, length: columns)
+        guard !GradientMode.enabled else { return compute() }
+        return cacheLock.withLock {
+            if let c = cached, c.base == base.version, c.generator == generator.version { return c.matrix }
+            let r = compute()
+            cached = (base.version, generator.version, r)
+            return r
+        }
+    }
+
+    /// B · C(W)[:, :k]: the k columns are selected before the product.
+    private func compute() -> Tensor {
+        let c = Cayley.transform(generator.value)
+        return base.value.matmul(columns == dimension ? c : c.narrowed(1, start: 0, length: columns))
     }
 
     /// Sets R: B := R completed to an orthonormal basis, W := 0.

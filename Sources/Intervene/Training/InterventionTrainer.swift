@@ -4,8 +4,11 @@ import Tensors
 
 /// Training stopped on a problem it cannot continue from.
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
-    /// The loss became NaN or infinite; parameters were restored to the last good step.
+    /// The loss became NaN or infinite; the parameters keep their values from the last step.
     case nonFiniteLoss(step: Int, epoch: Int, value: Float)
+    /// The loss was finite but its gradient was not (norm NaN or infinite); the step was not
+    /// applied.
+    case nonFiniteGradient(step: Int, epoch: Int, norm: Float)
     /// Nothing to train or evaluate on.
     case emptyDataset(String)
     /// The model has no trainable intervention parameters.
@@ -15,6 +18,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .nonFiniteLoss(let step, let epoch, let value):
             return "loss became \(value) at step \(step) (epoch \(epoch)); the interventions keep their values from the last finite step"
+        case .nonFiniteGradient(let step, let epoch, let norm):
+            return "gradient norm became \(norm) at step \(step) (epoch \(epoch)); the step was not applied and the interventions keep their values from step \(step - 1)"
         case .emptyDataset(let which): return "the \(which) set is empty"
         case .nothingToTrain: return "no intervention has trainable parameters"
         }
@@ -108,8 +113,6 @@ public final class InterventionTrainer<Example> {
         guard !train.isEmpty else { throw TrainingError.emptyDataset("training") }
         let o = options
         let optimizer = try makeOptimizer()
-        let trainable = model.trainableParameters.map(\.parameter)
-        func snapshot() -> [(Parameter, Tensor)] { trainable.map { ($0, $0.value.copy()) } }
         let batchesPerEpoch = (train.count + o.batchSize - 1) / o.batchSize
         let totalSteps = Swift.max(1, o.epochs * batchesPerEpoch / Swift.max(o.gradientAccumulationSteps, 1))
         let warmup = Int(Float(totalSteps) * o.warmupFraction)
@@ -119,7 +122,6 @@ public final class InterventionTrainer<Example> {
         var history = TrainingHistory()
         var generator = RandomGenerator(seed: o.seed)
         let progress = ProgressReporter(total: totalSteps, label: "train", style: o.progress)
-        var lastGood = snapshot()
         var best: Double?
         var sinceBest = 0
         var micro = 0
@@ -138,8 +140,10 @@ public final class InterventionTrainer<Example> {
                     for case let b as BoundaryRegularized in uniqueInterventions { objective = objective + b.boundaryPenalty * o.boundaryRegularization }
                 }
                 let value = objective.item
+                // A non-finite loss or gradient throws before the optimizer step, so the
+                // parameters are those of the last good step without keeping a copy.
                 guard value.isFinite else {
-                    restore(lastGood)
+                    optimizer.zeroGrad()
                     progress.note("stopping: loss \(value) at step \(history.steps + 1)")
                     throw TrainingError.nonFiniteLoss(step: history.steps + 1, epoch: epoch + 1, value: value)
                 }
@@ -147,7 +151,12 @@ public final class InterventionTrainer<Example> {
                 runningLoss += value
                 micro += 1
                 guard micro % o.gradientAccumulationSteps == 0 else { continue }
-                if let clip = o.clipGradientNorm { optimizer.clipGradientNorm(clip) }
+                let norm = o.clipGradientNorm.map { optimizer.clipGradientNorm($0) } ?? optimizer.gradientNorm()
+                guard norm.isFinite else {
+                    optimizer.zeroGrad()
+                    progress.note("stopping: gradient norm \(norm) at step \(history.steps + 1)")
+                    throw TrainingError.nonFiniteGradient(step: history.steps + 1, epoch: epoch + 1, norm: norm)
+                }
                 schedule.apply(to: optimizer, step: history.steps)
                 optimizer.step()
                 optimizer.zeroGrad()
@@ -155,7 +164,6 @@ public final class InterventionTrainer<Example> {
                 let stepLoss = runningLoss / Float(o.gradientAccumulationSteps)
                 runningLoss = 0
                 history.losses.append((history.steps, stepLoss))
-                lastGood = snapshot()
                 setTemperature(step: history.steps, total: totalSteps)
                 let evaluateNow = o.evaluateEvery.map { history.steps % $0 == 0 } ?? false
                 if evaluateNow, let evaluation {
@@ -166,7 +174,7 @@ public final class InterventionTrainer<Example> {
                         break epochs
                     }
                 }
-                progress.update(step: history.steps, values: [("loss", Double(stepLoss))] + lastMetrics.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+                progress.update(step: history.steps) { [("loss", Double(stepLoss))] + lastMetrics.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
             }
             if o.evaluateEvery == nil, let evaluation {
                 lastMetrics = try evaluate(evaluation)
@@ -178,7 +186,7 @@ public final class InterventionTrainer<Example> {
                 }
             }
         }
-        progress.update(step: totalSteps, values: [("loss", Double(history.losses.last?.loss ?? 0))], force: true)
+        progress.update(step: totalSteps, values: { [("loss", Double(history.losses.last?.loss ?? 0))] }, force: true)
         return history
     }
 
@@ -199,10 +207,6 @@ public final class InterventionTrainer<Example> {
         guard let (start, end) = options.temperature else { return }
         let t = start + (end - start) * Float(step) / Float(Swift.max(total - 1, 1))
         for case let c as TemperatureControlled in uniqueInterventions { c.setTemperature(Swift.max(Swift.min(t, Swift.max(start, end)), Swift.min(start, end))) }
-    }
-
-    func restore(_ saved: [(Parameter, Tensor)]) {
-        for (p, value) in saved { p.assign(value) }
     }
 
     /// Every metric averaged over `data` (no gradients).

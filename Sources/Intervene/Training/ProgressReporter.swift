@@ -16,11 +16,16 @@ final class ProgressReporter {
         live = style == .automatic && isatty(STDERR_FILENO) == 1
     }
 
-    func update(step: Int, values: [(String, Double)], force: Bool = false) {
+    /// Redraws the bar (at most 10 times a second) or prints a line (at most every 2 s);
+    /// `values` is only evaluated when something is written.
+    func update(step: Int, values: () -> [(String, Double)], force: Bool = false) {
         guard !silent else { return }
-        let fraction = Double(step) / Double(total)
-        let stats = values.map { String(format: "%@ %.4f", $0.0, $0.1) }.joined(separator: "  ")
         let elapsed = Date().timeIntervalSince(start)
+        let due = force || step >= total || elapsed - lastLine >= (live ? 0.1 : 2)
+        guard due else { return }
+        lastLine = elapsed
+        let fraction = Double(step) / Double(total)
+        let stats = values().map { String(format: "%@ %.4f", $0.0, $0.1) }.joined(separator: "  ")
         if live {
             let width = 28
             let filled = Int(fraction * Double(width))
@@ -28,8 +33,7 @@ final class ProgressReporter {
             let line = String(format: "\r%@ [%@] %3d%% %d/%d  %@  %.1fs", label, bar, Int(fraction * 100), step, total, stats, elapsed)
             FileHandle.standardError.write(Data(line.utf8))
             if step >= total { FileHandle.standardError.write(Data("\n".utf8)) }
-        } else if force || elapsed - lastLine >= 2 || step >= total {
-            lastLine = elapsed
+        } else {
             FileHandle.standardError.write(Data(String(format: "%@ step %d/%d  %@  %.1fs\n", label, step, total, stats, elapsed).utf8))
         }
     }

@@ -28,6 +28,15 @@ public struct MLPClassifierConfiguration: Sendable, Codable {
             throw ModelError.invalidConfig(path: c.path, field: "include_emb", value: "true", expected: "false (MLP classifiers take inputs_embeds)")
         }
     }
+
+    /// The config.json that `init(_:)` reads back (pyvene's MLPConfig field names).
+    public var configJSON: String {
+        """
+        {"model_type": "mlp", "architectures": ["MLPForClassification"], "h_dim": \(width), "n_layer": \(layers),
+         "num_classes": \(classes), "activation_function": "\(activation.rawValue)", "include_bias": \(bias),
+         "squeeze_output": \(squeezeOutput), "include_emb": false, "pdrop": 0.0}
+        """
+    }
 }
 
 /// pyvene's MLP classifier: inputs_embeds (B, 1, width) → `layers` × act(Linear) → Linear to
@@ -57,7 +66,7 @@ public final class MLPClassifier: HookableModel {
     }
 
     /// Initialises weights like torch.nn.Linear (uniform ±1/√fan_in), reproducibly.
-    public func initializeRandomly(seed: UInt64) {
+    public func initializeLikeTorch(seed: UInt64) {
         var g = RandomGenerator(seed: seed)
         visitParameters { _, p in
             let bound = 1 / Float(configuration.width).squareRoot()

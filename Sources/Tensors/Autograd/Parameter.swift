@@ -6,7 +6,12 @@
 /// gradients flow through the activations it touches but none is computed for it.
 public final class Parameter: @unchecked Sendable {
     /// The current values. Trainable parameters carry a leaf autodiff node.
-    public private(set) var value: Tensor
+    public private(set) var value: Tensor {
+        didSet { version &+= 1 }
+    }
+
+    /// Increases whenever the values change (assign, update); lets derived values be cached.
+    public private(set) var version = 0
 
     /// Creates a parameter holding `value`.
     public init(_ value: Tensor, trainable: Bool = true) {

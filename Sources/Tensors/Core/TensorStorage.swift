@@ -39,14 +39,17 @@ public final class TensorStorage: @unchecked Sendable {
     }
 }
 
-/// Recycles freed tensor buffers by exact size (up to 256 buffers and a byte capacity), so that
-/// repeated forward passes reuse memory without page faults.
+/// Recycles freed tensor buffers by exact size (up to 256 buffers and a byte capacity, the
+/// oldest evicted first), so that repeated forward passes reuse memory without page faults.
 public enum BufferCache {
     /// Returns every idle buffer to the system.
     public static func purge() { ik_buffer_purge() }
 
     /// Bytes currently idle in the cache.
     public static var idleBytes: Int { Int(ik_buffer_idle_bytes()) }
+
+    /// Whether an idle buffer of exactly `bytes` is cached for this thread to reuse.
+    public static func holds(bytes: Int) -> Bool { ik_buffer_holds(bytes) != 0 }
 
     /// Sets the most bytes kept idle (default 2 GiB).
     public static func setCapacity(bytes: Int) { ik_buffer_set_capacity(Swift.max(bytes, 0)) }

@@ -36,6 +36,11 @@ extension Optimizer {
     /// All parameters of all groups.
     public var allParameters: [Parameter] { groups.flatMap(\.parameters) }
 
+    /// The global L2 norm of all gradients (NaN or infinite when any gradient is).
+    public func gradientNorm() -> Float {
+        GradientClipping.globalNorm(allParameters)
+    }
+
     /// Scales gradients so that their global L2 norm is at most `maxNorm`; returns the norm
     /// before clipping.
     @discardableResult
@@ -46,16 +51,21 @@ extension Optimizer {
 
 /// Gradient clipping by global norm.
 public enum GradientClipping {
-    /// Scales every gradient by min(1, maxNorm / ‖g‖₂) with the norm over all parameters;
-    /// returns ‖g‖₂ before clipping.
-    @discardableResult
-    public static func clipNorm(_ parameters: [Parameter], maxNorm: Float) -> Float {
+    /// ‖g‖₂ over the gradients of all `parameters` (those without a gradient count as zero).
+    public static func globalNorm(_ parameters: [Parameter]) -> Float {
         var total: Double = 0
         for p in parameters {
             guard let g = p.grad else { continue }
             g.withUnsafeElements { b in for v in b { total += Double(v) * Double(v) } }
         }
-        let norm = Float(total.squareRoot())
+        return Float(total.squareRoot())
+    }
+
+    /// Scales every gradient by min(1, maxNorm / ‖g‖₂) with the norm over all parameters;
+    /// returns ‖g‖₂ before clipping.
+    @discardableResult
+    public static func clipNorm(_ parameters: [Parameter], maxNorm: Float) -> Float {
+        let norm = globalNorm(parameters)
         if norm > maxNorm && norm > 0 {
             let scale = maxNorm / (norm + 1e-6)
             for p in parameters {
