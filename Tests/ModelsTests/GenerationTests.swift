@@ -10,6 +10,9 @@ import Tensors
             let uncached = try Generator.generate(model, prompt: prompt, config: GenerationConfig(maxNewTokens: 8, useCache: false))
             #expect(cached.sequences == uncached.sequences)
             #expect(cached.sequences[0].count == 11)
+            #expect(Set(cached.sequences.flatMap { $0.suffix(8) }).count > 1)  // not a constant output
+            let plain = try model(.tokens(prompt)).logits.narrowed(1, start: 2, length: 1).reshaped([2, -1])
+            #expect(maxDifference(cached.firstStepLogits, plain) < 1e-5)
         }
     }
 
@@ -33,6 +36,22 @@ import Tensors
         #expect(greedy.sequences == topOne.sequences)
     }
 
+    @Test func samplingRespectsTopKAndTopP() throws {
+        let model = tinyGPT2()
+        let prompt = ids([[1, 2, 3]])
+        let greedy = try Generator.generate(model, prompt: prompt, config: GenerationConfig(maxNewTokens: 6))
+        for config in [GenerationConfig(maxNewTokens: 6, strategy: .sample(temperature: 2, topK: 1, topP: nil), seed: 3),
+                       GenerationConfig(maxNewTokens: 6, strategy: .sample(temperature: 2, topK: nil, topP: 1e-6), seed: 3)] {
+            #expect(try Generator.generate(model, prompt: prompt, config: config).sequences == greedy.sequences)
+        }
+        // Top-3 sampling only ever picks one of the three most likely first tokens.
+        let top3 = Set(greedy.firstStepLogits.topK(3).indices.values)
+        for seed in 0..<20 {
+            let config = GenerationConfig(maxNewTokens: 1, strategy: .sample(temperature: 5, topK: 3, topP: nil), seed: UInt64(seed))
+            #expect(top3.contains(try Generator.generate(model, prompt: prompt, config: config).sequences[0][3]))
+        }
+    }
+
     @Test func stopTokensEndASequence() throws {
         let model = tinyGPT2()
         let prompt = ids([[1, 2, 3]])
@@ -44,9 +63,9 @@ import Tensors
         #expect(stopped.sequences[0] == Array(free.sequences[0].prefix(3 + expectedCount)))
         // In a batch, a finished sequence is padded while the others continue.
         let batch = try Generator.generate(model, prompt: ids([[1, 2, 3], [9, 9, 9]]), config: GenerationConfig(maxNewTokens: 6, stopTokens: [stop], padToken: 0))
-        if batch.generatedCounts[1] > expectedCount {
-            #expect(batch.sequences[0][3 + expectedCount] == 0)
-        }
+        #expect(batch.generatedCounts[0] == expectedCount)
+        #expect(batch.sequences[0].count == 9 && batch.sequences[0].dropFirst(3 + expectedCount).allSatisfy { $0 == 0 })
+        #expect(batch.sequences[0].prefix(3 + expectedCount) == stopped.sequences[0].prefix(3 + expectedCount))
     }
 
     @Test func leftPaddingMatchesUnpaddedPrompts() throws {

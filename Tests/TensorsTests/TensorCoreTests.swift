@@ -80,6 +80,18 @@ import Testing
         #expect(indices.values == [1, 2, 2, 0])
     }
 
+    /// The heap selection (small k) agrees with a full sort, ties broken by the lower index.
+    @Test func topKSelectionMatchesAFullSort() {
+        var g = RandomGenerator(seed: 5)
+        let n = 1000
+        let values = (0..<n).map { _ in Float(g.nextInt(below: 50)) }  // many ties
+        let x = Tensor(shape: [1, n], values: values)
+        let sorted = (0..<n).sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
+        for k in [0, 1, 7, 100, 1000] {
+            #expect(x.topK(k).indices.values == Array(sorted.prefix(k)), "k = \(k)")
+        }
+    }
+
     @Test func joinAndSplit() {
         let a = Tensor(shape: [2, 2], values: [1, 2, 3, 4]), b = Tensor(shape: [2, 1], values: [5, 6])
         #expect(Tensor.concatenate([a, b], axis: 1).scalars == [1, 2, 5, 3, 4, 6])

@@ -51,6 +51,7 @@ public final class GPT2Model: CausalLanguageModel {
     public let modelType = "gpt2"
     public let siteTable: SiteTable
     let tokenEmbedding: Embedding
+    let head: LanguageModelHead
     let positionEmbedding: Embedding
     let blocks: [Block]
     let finalNorm: LayerNorm
@@ -82,6 +83,7 @@ public final class GPT2Model: CausalLanguageModel {
     public init(_ c: GPT2Configuration) {
         configuration = c
         tokenEmbedding = Embedding(count: c.vocabularySize, width: c.width)
+        head = LanguageModelHead(tiedTo: tokenEmbedding, vocabulary: c.vocabularySize, width: c.width)
         positionEmbedding = Embedding(count: c.positions, width: c.width)
         blocks = (0..<c.layers).map { _ in Block(c) }
         finalNorm = LayerNorm(c.width, epsilon: c.layerNormEpsilon)
@@ -98,7 +100,7 @@ public final class GPT2Model: CausalLanguageModel {
         visit(positionEmbedding, prefix: "transformer.wpe", v)
         for (i, b) in blocks.enumerated() { visit(b, prefix: "transformer.h.\(i)", v) }
         visit(finalNorm, prefix: "transformer.ln_f", v)
-        v("lm_head.weight", tokenEmbedding.weight)
+        v("lm_head.weight", head.weight)
     }
 
     /// The output head is the token embedding.
@@ -152,10 +154,6 @@ public final class GPT2Model: CausalLanguageModel {
             hooks(l, .blockOutput, &x)
             if hooks.canStop(afterLayer: l) { return ModelOutput(output: x, hiddenStates: hidden, stoppedEarly: true) }
         }
-        options.cache?.advance(by: length)
-        let normed = finalNorm(x)
-        if options.outputHiddenStates { hidden.append(normed) }
-        let logits = normed.linear(weight: tokenEmbedding.weight.value)
-        return ModelOutput(output: logits, hiddenStates: hidden)
+        return head.output(x, hidden: hidden, newTokens: length, options: options, finalNorm: finalNorm.callAsFunction)
     }
 }

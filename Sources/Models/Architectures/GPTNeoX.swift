@@ -51,7 +51,7 @@ public final class GPTNeoXModel: CausalLanguageModel {
     let embedIn: Embedding
     let blocks: [Block]
     let finalNorm: LayerNorm
-    let embedOut: Linear
+    let head: LanguageModelHead
     let rotary: RotaryEmbedding
 
     final class Block: Module {
@@ -82,7 +82,7 @@ public final class GPTNeoXModel: CausalLanguageModel {
         embedIn = Embedding(count: c.vocabularySize, width: c.width)
         blocks = (0..<c.layers).map { _ in Block(c) }
         finalNorm = LayerNorm(c.width, epsilon: c.layerNormEpsilon)
-        embedOut = Linear(inFeatures: c.width, outFeatures: c.vocabularySize, bias: false)
+        head = LanguageModelHead(tiedTo: c.tiedEmbeddings ? embedIn : nil, vocabulary: c.vocabularySize, width: c.width)
         let headDim = c.width / c.heads
         rotary = RotaryEmbedding(rotaryDim: Int(Float(headDim) * c.rotaryFraction) / 2 * 2, headDim: headDim, base: c.rotaryBase)
         siteTable = transformerSiteTable(model: "gpt_neox", layers: c.layers, hidden: c.width, heads: c.heads, kvHeads: c.heads,
@@ -97,7 +97,7 @@ public final class GPTNeoXModel: CausalLanguageModel {
         visit(embedIn, prefix: "gpt_neox.embed_in", v)
         for (i, b) in blocks.enumerated() { visit(b, prefix: "gpt_neox.layers.\(i)", v) }
         visit(finalNorm, prefix: "gpt_neox.final_layer_norm", v)
-        if configuration.tiedEmbeddings { v("embed_out.weight", embedIn.weight) } else { visit(embedOut, prefix: "embed_out", v) }
+        v("embed_out.weight", head.weight)
     }
 
     public var tiedKeys: Set<String> { configuration.tiedEmbeddings ? ["embed_out.weight"] : [] }
@@ -144,30 +144,18 @@ public final class GPTNeoXModel: CausalLanguageModel {
             let context = try core(layer: l, query: q, key: k, value: v, options: options)
             var attentionOut = block.dense(context)
             hooks(l, .attentionOutput, &attentionOut)
-            if c.parallelResidual {
-                var m = block.postAttentionNorm(x)
-                hooks(l, .mlpInput, &m)
-                var act = c.activation(block.up(m))
-                hooks(l, .mlpActivation, &act)
-                var mlpOut = block.down(act)
-                hooks(l, .mlpOutput, &mlpOut)
-                x = mlpOut + attentionOut + x
-            } else {
-                let residual = attentionOut + x
-                var m = block.postAttentionNorm(residual)
-                hooks(l, .mlpInput, &m)
-                var act = c.activation(block.up(m))
-                hooks(l, .mlpActivation, &act)
-                var mlpOut = block.down(act)
-                hooks(l, .mlpOutput, &mlpOut)
-                x = mlpOut + residual
-            }
+            // Parallel: x + attn(ln1(x)) + mlp(ln2(x)); sequential: r = x + attn(ln1(x)), r + mlp(ln2(r)).
+            let residual = c.parallelResidual ? x : attentionOut + x
+            var m = block.postAttentionNorm(residual)
+            hooks(l, .mlpInput, &m)
+            var act = c.activation(block.up(m))
+            hooks(l, .mlpActivation, &act)
+            var mlpOut = block.down(act)
+            hooks(l, .mlpOutput, &mlpOut)
+            x = c.parallelResidual ? mlpOut + attentionOut + x : mlpOut + residual
             hooks(l, .blockOutput, &x)
             if hooks.canStop(afterLayer: l) { return ModelOutput(output: x, hiddenStates: hidden, stoppedEarly: true) }
         }
-        options.cache?.advance(by: length)
-        let normed = finalNorm(x)
-        if options.outputHiddenStates { hidden.append(normed) }
-        return ModelOutput(output: embedOut(normed), hiddenStates: hidden)
+        return head.output(x, hidden: hidden, newTokens: length, options: options, finalNorm: finalNorm.callAsFunction)
     }
 }

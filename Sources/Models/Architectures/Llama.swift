@@ -52,7 +52,7 @@ public final class LlamaModel: CausalLanguageModel {
     let embedTokens: Embedding
     let blocks: [Block]
     let finalNorm: RMSNorm
-    let lmHead: Linear
+    let head: LanguageModelHead
     let rotary: RotaryEmbedding
 
     final class Block: Module {
@@ -90,7 +90,7 @@ public final class LlamaModel: CausalLanguageModel {
         embedTokens = Embedding(count: c.vocabularySize, width: c.width)
         blocks = (0..<c.layers).map { _ in Block(c) }
         finalNorm = RMSNorm(c.width, epsilon: c.rmsEpsilon)
-        lmHead = Linear(inFeatures: c.width, outFeatures: c.vocabularySize, bias: false)
+        head = LanguageModelHead(tiedTo: c.tiedEmbeddings ? embedTokens : nil, vocabulary: c.vocabularySize, width: c.width)
         rotary = RotaryEmbedding(rotaryDim: c.headDim, headDim: c.headDim, base: c.ropeTheta)
         siteTable = transformerSiteTable(model: modelType, layers: c.layers, hidden: c.width, heads: c.heads, kvHeads: c.kvHeads,
                                          headDim: c.headDim, intermediate: c.intermediate, maxPositions: c.positions,
@@ -104,7 +104,7 @@ public final class LlamaModel: CausalLanguageModel {
         visit(embedTokens, prefix: "model.embed_tokens", v)
         for (i, b) in blocks.enumerated() { visit(b, prefix: "model.layers.\(i)", v) }
         visit(finalNorm, prefix: "model.norm", v)
-        if configuration.tiedEmbeddings { v("lm_head.weight", embedTokens.weight) } else { visit(lmHead, prefix: "lm_head", v) }
+        v("lm_head.weight", head.weight)
     }
 
     static func isIgnorableBuffer(_ key: String) -> Bool { key.hasSuffix("rotary_emb.inv_freq") }
@@ -150,10 +150,6 @@ public final class LlamaModel: CausalLanguageModel {
             hooks(l, .blockOutput, &x)
             if hooks.canStop(afterLayer: l) { return ModelOutput(output: x, hiddenStates: hidden, stoppedEarly: true) }
         }
-        options.cache?.advance(by: length)
-        let normed = finalNorm(x)
-        if options.outputHiddenStates { hidden.append(normed) }
-        let head = c.tiedEmbeddings ? embedTokens.weight.value : lmHead.weight.value
-        return ModelOutput(output: normed.linear(weight: head), hiddenStates: hidden)
+        return head.output(x, hidden: hidden, newTokens: length, options: options, finalNorm: finalNorm.callAsFunction)
     }
 }

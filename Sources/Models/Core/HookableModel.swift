@@ -50,6 +50,9 @@ public struct ForwardOptions {
     public var outputHiddenStates: Bool
     /// Reads or replaces activations at hook sites.
     public var hooks: (any ActivationHooks)?
+    /// Language models return logits (B, 1, V) for the last position only (generation needs no
+    /// more; the output head is a large share of a pass). Models without a head ignore it.
+    public var logitsForLastPositionOnly = false
 
     public init(attentionMask: [[Bool]]? = nil, positions: [[Int]]? = nil, tokenTypes: IndexTensor? = nil,
                 cache: KeyValueCache? = nil, outputHiddenStates: Bool = false, hooks: (any ActivationHooks)? = nil) {

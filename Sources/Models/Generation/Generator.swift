@@ -89,10 +89,13 @@ public enum Generator {
                 }
                 return Array(all.suffix(length))
             }
-            let options = ForwardOptions(attentionMask: mask.allSatisfy { $0.allSatisfy { $0 } } ? nil : mask, positions: positions,
+            var options = ForwardOptions(attentionMask: mask.allSatisfy { $0.allSatisfy { $0 } } ? nil : mask, positions: positions,
                                          cache: cache, hooks: hooks?(call))
-            let logits = try Tensor.withoutGradients { try model.forward(.tokens(nextInput), options: options).output }
-            let last = logits.narrowed(1, start: length - 1, length: 1).reshaped([batch, logits.shape[2]])
+            options.logitsForLastPositionOnly = true
+            let out = try Tensor.withoutGradients { try model.forward(.tokens(nextInput), options: options) }
+            guard !out.stoppedEarly else { throw ModelError.invalidInput("generation needs a full forward pass, but the hooks stopped it early") }
+            let logits = out.output
+            let last = logits.narrowed(1, start: logits.shape[1] - 1, length: 1).reshaped([batch, logits.shape[2]])
             if call == 0 { firstLogits = last.contiguous() }
             if call == config.maxNewTokens || finished.allSatisfy({ $0 }) { break }
             let chosen = choose(last, strategy: config.strategy, generator: &generator)
@@ -123,35 +126,36 @@ public enum Generator {
             return logits.argmax(axis: -1).values
         case .sample(let temperature, let topK, let topP):
             let vocabulary = logits.shape[1]
-            let rows = logits.scalars
+            let rows = logits.contiguous()
             return (0..<logits.shape[0]).map { b in
-                var scores = Array(rows[(b * vocabulary)..<((b + 1) * vocabulary)]).map { $0 / temperature }
-                var order = Array(0..<vocabulary).sorted { scores[$0] > scores[$1] }
-                if let k = topK { order = Array(order.prefix(k)) }
-                let maximum = scores[order[0]]
-                var probabilities = order.map { Float(Foundation_exp(Double(scores[$0] - maximum))) }
-                let total = probabilities.reduce(0, +)
-                probabilities = probabilities.map { $0 / total }
+                let row = UnsafeBufferPointer(start: rows.storage.pointer + b * vocabulary, count: vocabulary)
+                // Candidates best first when top-k or top-p needs an order; all tokens otherwise.
+                let candidates: [Int]? = topK.map { Tensor.largestIndices(row, k: Swift.min($0, vocabulary)) }
+                    ?? (topP != nil ? Tensor.largestIndices(row, k: vocabulary) : nil)
+                let count = candidates?.count ?? vocabulary
+                func token(_ i: Int) -> Int { candidates?[i] ?? i }
+                var maximum = -Float.infinity
+                for i in 0..<count { maximum = Swift.max(maximum, row[token(i)]) }
+                var probabilities = (0..<count).map { Float(Foundation_exp(Double((row[token($0)] - maximum) / temperature))) }
+                var kept = count
                 if let p = topP {
+                    let total = probabilities.reduce(0, +)
                     var cumulative: Float = 0
-                    var keep = 0
+                    kept = 0
                     for q in probabilities {
-                        keep += 1
-                        cumulative += q
+                        kept += 1
+                        cumulative += q / total
                         if cumulative >= p { break }
                     }
-                    order = Array(order.prefix(keep))
-                    probabilities = Array(probabilities.prefix(keep))
-                    let t = probabilities.reduce(0, +)
-                    probabilities = probabilities.map { $0 / t }
+                    probabilities.removeLast(count - kept)
                 }
-                var u = generator.nextUniform()
-                for (k, q) in probabilities.enumerated() {
+                let total = probabilities.reduce(0, +)
+                var u = generator.nextUniform() * total
+                for (i, q) in probabilities.enumerated() {
                     u -= q
-                    if u < 0 { return order[k] }
+                    if u < 0 { return token(i) }
                 }
-                scores.removeAll()
-                return order[order.count - 1]
+                return token(kept - 1)
             }
         }
     }

@@ -161,7 +161,8 @@ extension Tensor {
         return IndexTensor(shape: outShape, values: indices)
     }
 
-    /// The `k` largest values along the last axis, in descending order, with their indices.
+    /// The `k` largest values along the last axis, in descending order (ties: lower index
+    /// first), with their indices. Small `k` selects with a bounded heap, O(n log k) per row.
     public func topK(_ k: Int) -> (values: Tensor, indices: IndexTensor) {
         let length = shape[rank - 1]
         precondition(k >= 0 && k <= length, "k = \(k) out of range for a last dimension of \(length)")
@@ -174,12 +175,40 @@ extension Tensor {
         let src = x.basePointer, dst = values.storage.pointer
         for r in 0..<rows {
             let row = src + r * length
-            let order = (0..<length).sorted { row[$0] > row[$1] || (row[$0] == row[$1] && $0 < $1) }
+            let order = Tensor.largestIndices(UnsafeBufferPointer(start: row, count: length), k: k)
             for j in 0..<k {
                 indices[r * k + j] = order[j]
                 dst[r * k + j] = row[order[j]]
             }
         }
         return (values, IndexTensor(shape: outShape, values: indices))
+    }
+
+    /// Indices of the `k` largest elements of `row`, largest first (ties: lower index first).
+    public static func largestIndices(_ row: UnsafeBufferPointer<Float>, k: Int) -> [Int] {
+        let n = row.count
+        // a ranks before b: larger value, or equal value and lower index.
+        func before(_ a: Int, _ b: Int) -> Bool { row[a] > row[b] || (row[a] == row[b] && a < b) }
+        if k * 8 >= n { return Array((0..<n).sorted(by: before).prefix(k)) }
+        // A heap of the best k so far whose root is the worst of them.
+        var heap = [Int](0..<k)
+        func siftDown(_ start: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var worst = i
+                if l < k && before(heap[worst], heap[l]) { worst = l }
+                if r < k && before(heap[worst], heap[r]) { worst = r }
+                if worst == i { return }
+                heap.swapAt(i, worst)
+                i = worst
+            }
+        }
+        for i in stride(from: k / 2 - 1, through: 0, by: -1) { siftDown(i) }
+        for i in k..<n where k > 0 && before(i, heap[0]) {
+            heap[0] = i
+            siftDown(0)
+        }
+        return heap.sorted(by: before)
     }
 }
