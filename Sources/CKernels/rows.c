@@ -126,6 +126,9 @@ IK_CLONES void ik_layer_norm_rows(const float *x, const float *w, const float *b
         } else if (w) {
             IK_VECTOR
             for (size_t k = 0; k < cols; k++) yr[k] = (xr[k] - mu) * rs * w[k];
+        } else if (b) {
+            IK_VECTOR
+            for (size_t k = 0; k < cols; k++) yr[k] = (xr[k] - mu) * rs + b[k];
         } else {
             IK_VECTOR
             for (size_t k = 0; k < cols; k++) yr[k] = (xr[k] - mu) * rs;

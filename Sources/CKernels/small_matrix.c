@@ -4,8 +4,8 @@
 #include <stdlib.h>
 
 int ik_solve_small(size_t n, size_t k, float *a, float *b) {
-    // Gaussian elimination with partial pivoting on row-major A (n × n) and B (n × k), in double
-    // for the pivots' sake; A and B are overwritten (B with the solution).
+    // Gaussian elimination with partial pivoting on row-major A (n × n) and B (n × k), in float;
+    // A and B are overwritten (B with the solution).
     for (size_t col = 0; col < n; col++) {
         size_t pivot = col;
         float best = fabsf(a[col * n + col]);

@@ -33,6 +33,9 @@ import Testing
         checkGradients([a, c]) { $0[0] / $0[1] }
         checkGradients([a, b], eps: 1e-3, atol: 3e-3) { Tensor.maximum($0[0], $0[1]) }
         checkGradients([a, c]) { Tensor.where(Tensor([1, 0, 1, 0]), $0[0], $0[1]) }
+        // Broadcast operands: (2, 1) chosen against (1, 4) under a (2, 4) condition.
+        let column = random([2, 1], seed: 41), row = random([1, 4], seed: 42)
+        checkGradients([column, row]) { Tensor.where(Tensor(shape: [2, 4], values: [1, 0, 1, 0, 0, 0, 1, 1]), $0[0], $0[1]) }
     }
 
     @Test func reductions() {
@@ -42,6 +45,7 @@ import Testing
         checkGradients([a]) { $0[0].mean(axis: 1, keepDims: true) }
         checkGradients([a]) { $0[0].mean() }
         checkGradients([a], eps: 1e-3, atol: 3e-3) { $0[0].max(axis: 2) }
+        checkGradients([a], eps: 1e-3, atol: 3e-3) { $0[0].max(axis: 1, keepDims: true) }
     }
 
     @Test func shapeOperations() {
@@ -65,9 +69,13 @@ import Testing
         checkGradients([random([2, 3, 4], seed: 3), random([2, 4, 2], seed: 4)]) { $0[0].matmul($0[1]) }
         checkGradients([random([1, 4], seed: 5), b]) { $0[0].matmul($0[1]) }
         checkGradients([a, random([4], seed: 6)]) { $0[0].matmul($0[1]) }
+        checkGradients([random([4], seed: 11), b]) { $0[0].matmul($0[1]) }                               // 1-D left
+        checkGradients([random([2, 3, 4, 5], seed: 12), random([3, 5, 2], seed: 13)]) { $0[0].matmul($0[1]) }  // batch broadcast
+        checkGradients([random([3, 4, 5], seed: 14), random([2, 1, 5, 2], seed: 15)]) { $0[0].matmul($0[1]) }
         let w = random([5, 4], seed: 7), bias = random([5], seed: 8)
         checkGradients([random([2, 3, 4], seed: 9), w, bias]) { $0[0].linear(weight: $0[1], bias: $0[2]) }
         checkGradients([random([2, 4], seed: 10), b, bias]) { $0[0].linear(weight: $0[1], bias: $0[2], layout: .inputMajor) }
+        checkGradients([random([2, 3, 4], seed: 16), w]) { $0[0].linear(weight: $0[1]) }  // no bias
     }
 
     @Test func normalisationAndSoftmax() {
@@ -77,6 +85,9 @@ import Testing
         checkGradients([x, w, b]) { $0[0].layerNorm(weight: $0[1], bias: $0[2], epsilon: 1e-5) }
         checkGradients([x]) { $0[0].layerNorm(weight: nil, bias: nil, epsilon: 1e-5) }
         checkGradients([x, w]) { $0[0].rmsNorm(weight: $0[1], epsilon: 1e-6) }
+        checkGradients([x]) { $0[0].rmsNorm(weight: nil, epsilon: 1e-6) }
+        checkGradients([x, w]) { $0[0].layerNorm(weight: $0[1], bias: nil, epsilon: 1e-5) }
+        checkGradients([x, b]) { $0[0].layerNorm(weight: nil, bias: $0[1], epsilon: 1e-5) }
     }
 
     @Test func indexingOperations() {
@@ -105,6 +116,13 @@ import Testing
         checkGradients([q, k, v]) { t in
             let p = Attention.probabilities(query: t[0], key: t[1], heads: heads, kvHeads: kvHeads, scale: 0.5, mask: mask)
             return Attention.context(probabilities: p, value: t[2], kvHeads: kvHeads)
+        }
+    }
+
+    @Test func attentionProbabilitiesAlone() {
+        let q = random([2, 3, 4], seed: 5), k = random([2, 3, 2], seed: 6)
+        checkGradients([q, k]) { t in
+            Attention.probabilities(query: t[0], key: t[1], heads: 2, kvHeads: 1, scale: 0.8, mask: AttentionMask(causal: true))
         }
     }
 

@@ -25,6 +25,9 @@ import Foundation
         // Bias-corrected first step is lr · sign(g).
         #expect(abs(w.value.scalars[0] - 0.99) < 1e-6)
         #expect(abs(w.value.scalars[1] - (-1.99)) < 1e-6)
+        // The second step uses the stored moments: 0.99 − 0.01 · m̂ / √v̂ = 0.9800027 (0.98005 without them).
+        quadraticStep(adam, w, target: Tensor([0, 0]))
+        #expect(abs(w.value.scalars[0] - 0.9800027) < 2e-6)
         for _ in 0..<2000 { quadraticStep(adam, w, target: Tensor([3, 4])) }
         #expect(abs(w.value.scalars[0] - 3) < 1e-2)
     }
@@ -72,12 +75,16 @@ import Foundation
 
     @Test func parameterUpdateKeepsIdentityAndTrainability() {
         let p = Parameter(Tensor([1, 2]))
-        var x = p.value
-        (x * 2).sum().backward()
+        (p.value * 2).sum().backward()
+        let version = p.version
         p.update { $0[0] = 5 }
         #expect(p.value.scalars == [5, 2])
+        #expect(p.version > version)
         #expect(p.isTrainable)
-        x = Tensor([0])
+        // The gradient and the autodiff leaf survive the update: a second backward accumulates.
+        #expect(p.grad?.scalars == [2, 2])
+        (p.value * 3).sum().backward()
+        #expect(p.grad?.scalars == [5, 5])
         p.isTrainable = false
         #expect(!p.value.requiresGrad)
     }

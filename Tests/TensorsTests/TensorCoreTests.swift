@@ -115,6 +115,8 @@ import Testing
                 == [0, 9, 2, 3, 4, 8])
         #expect(table.maskedFill(Tensor([1, 0]), value: -5).scalars == [-5, 1, -5, 11, -5, 21])
         #expect(Tensor.where(Tensor([1, 0]), Tensor([1, 2]), Tensor([3, 4])).scalars == [1, 4])
+        // The unchosen side may hold infinities (attention masks) without poisoning the result.
+        #expect(Tensor.where(Tensor([1, 0, 1]), Tensor([1, 2, 3]), Tensor([-.infinity, 5, .nan])).scalars == [1, 5, 3])
     }
 
     @Test func noGradientModeRecordsNothing() {

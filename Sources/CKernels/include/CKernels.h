@@ -2,7 +2,7 @@
 //
 // Every kernel is compiled three times (AVX-512, AVX2+FMA, baseline x86-64) and the loader picks
 // the best version for the running CPU, so one binary is fast everywhere. Transcendental functions
-// use polynomial approximations whose maximum errors are stated beside them in kernels.c.
+// use polynomial approximations whose maximum errors are stated in elementwise.c.
 #ifndef INTERVENE_CKERNELS_H
 #define INTERVENE_CKERNELS_H
 

@@ -5,17 +5,18 @@ public enum Parallel {
     /// Number of worker chunks used for large loops (the active processor count, at most 8).
     public static let workers: Int = Swift.min(Swift.max(ProcessInfo_activeProcessorCount(), 1), 8)
 
-    /// Calls `body` on disjoint ranges that cover `0..<count`. Work below `grain` elements (or on
-    /// a one-core machine) runs inline on the calling thread.
+    /// Calls `body` on disjoint ranges that cover `0..<count`. Work below `grain` items (or on a
+    /// one-core machine) runs inline on the calling thread. Range starts are multiples of
+    /// `alignment`: 16 keeps vector loops over elements on full lanes; loops over rows pass 1.
     @inlinable
-    public static func forRanges(_ count: Int, grain: Int = 1 << 17, _ body: (Range<Int>) -> Void) {
+    public static func forRanges(_ count: Int, grain: Int = 1 << 17, alignment: Int = 16, _ body: (Range<Int>) -> Void) {
         let chunks = Swift.min(workers, count / Swift.max(grain, 1))
         if chunks <= 1 {
             body(0..<count)
             return
         }
-        // Chunk boundaries aligned to 16 elements keep vector loops on full lanes.
-        let step = ((count + chunks - 1) / chunks + 15) & ~15
+        let a = Swift.max(alignment, 1)
+        let step = ((count + chunks - 1) / chunks + a - 1) / a * a
         withoutActuallyEscaping(body) { body in
             let box = UncheckedBox(body)
             DispatchQueue.concurrentPerform(iterations: chunks) { i in

@@ -105,13 +105,17 @@ public struct Tensor: @unchecked Sendable {
         return a
     }
 
+    /// A contiguous copy with its own storage (never shared, no autodiff history).
+    public func copy() -> Tensor {
+        let out = Tensor(uninitializedShape: shape)
+        copyElements(into: out.storage.pointer)
+        return out
+    }
+
     /// A contiguous tensor with the same values (self when already contiguous).
     public func contiguous() -> Tensor {
         if isContiguous { return self }
-        var out = Tensor(uninitializedShape: shape)
-        copyElements(into: out.storage.pointer)
-        out.gradNode = nil
-        return out.recordingGradient(inputs: [self]) { grad, _ in [grad] }
+        return copy().recordingGradient(inputs: [self]) { grad, _ in [grad] }
     }
 
     /// Copies the elements in row-major order into `destination` (count elements).
@@ -172,7 +176,8 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// Gives mutable access to the contiguous elements, copying first if the storage is shared
-    /// or the layout is not contiguous. Detaches the tensor from autograd history.
+    /// or the layout is not contiguous. The autodiff node is kept (the optimizer's in-place
+    /// update relies on it); do not call it on a tensor whose history matters.
     public mutating func withUnsafeMutableElements<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
         if !isContiguous || !isKnownUniquelyReferenced(&storage) || offset != 0 || storage.count != count {
             var fresh = Tensor(uninitializedShape: shape)
@@ -192,10 +197,7 @@ public struct Tensor: @unchecked Sendable {
     /// A contiguous version without autograd history (used by kernels).
     @usableFromInline
     func contiguousData() -> Tensor {
-        if isContiguous { return detached() }
-        let out = Tensor(uninitializedShape: shape)
-        copyElements(into: out.storage.pointer)
-        return out
+        isContiguous ? detached() : copy()
     }
 
     /// Pointer to the first element; valid only while `self` (or its storage) is alive.

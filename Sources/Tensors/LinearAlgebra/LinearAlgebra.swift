@@ -29,7 +29,7 @@ public enum LinearAlgebra {
     public static func qr(_ a: Tensor) throws -> (q: Tensor, r: Tensor) {
         precondition(a.rank == 2 && a.shape[0] >= a.shape[1], "qr expects an m × n matrix with m ≥ n, got \(a.shape)")
         let m = a.shape[0], n = a.shape[1]
-        var work = a.contiguousData().copy()
+        var work = a.copy()
         var tau = [Float](repeating: 0, count: Swift.max(n, 1))
         let p = work.storage.pointer
         try check("sgeqrf", LAPACKE_sgeqrf(rowMajor, Int32(m), Int32(n), p, Int32(n), &tau))
@@ -60,7 +60,7 @@ public enum LinearAlgebra {
     public static func svd(_ a: Tensor) throws -> (u: Tensor, s: Tensor, vt: Tensor) {
         precondition(a.rank == 2, "svd expects a matrix, got \(a.shape)")
         let m = a.shape[0], n = a.shape[1], k = Swift.min(m, n)
-        let work = a.contiguousData().copy()
+        let work = a.copy()
         var s = Tensor(uninitializedShape: [k])
         var u = Tensor(uninitializedShape: [m, k])
         var vt = Tensor(uninitializedShape: [k, n])
@@ -75,7 +75,7 @@ public enum LinearAlgebra {
     public static func symmetricEigen(_ a: Tensor) throws -> (values: Tensor, vectors: Tensor) {
         precondition(a.rank == 2 && a.shape[0] == a.shape[1], "symmetricEigen expects a square matrix, got \(a.shape)")
         let n = a.shape[0]
-        let vectors = a.contiguousData().copy()
+        let vectors = a.copy()
         var values = Tensor(uninitializedShape: [n])
         try check("ssyevd", LAPACKE_ssyevd(rowMajor, character("V"), character("U"), Int32(n), vectors.storage.pointer,
                                            Int32(n), values.storage.pointer))
@@ -84,14 +84,14 @@ public enum LinearAlgebra {
     }
 
     /// Solves A X = B for square A (n × n) and B (n × k) or (n), by LU with partial pivoting
-    /// (sgesv). Not differentiable; see `Tensor.solve` for the differentiable form.
+    /// (sgesv; small systems by elimination in C). Not differentiable.
     public static func solve(_ a: Tensor, _ b: Tensor) throws -> Tensor {
         precondition(a.rank == 2 && a.shape[0] == a.shape[1], "solve expects a square matrix, got \(a.shape)")
         let n = a.shape[0]
         precondition(b.shape[0] == n, "solve: right-hand side \(b.shape) does not match \(a.shape)")
         let k = b.rank == 1 ? 1 : b.shape[1]
-        let lu = a.contiguousData().copy()
-        var x = b.contiguousData().copy()
+        let lu = a.copy()
+        var x = b.copy()
         if n <= 64 {
             // Small systems (rotations of DAS): elimination in place, no LAPACK dispatch.
             let status = ik_solve_small(n, k, lu.storage.pointer, x.storage.pointer)
@@ -107,11 +107,3 @@ public enum LinearAlgebra {
     }
 }
 
-extension Tensor {
-    /// A contiguous copy with its own storage (never shared, no autodiff history).
-    public func copy() -> Tensor {
-        let out = Tensor(uninitializedShape: shape)
-        copyElements(into: out.storage.pointer)
-        return out
-    }
-}

@@ -32,7 +32,7 @@ public enum Cayley {
         let c = (try? LinearAlgebra.solve(m, p)) ?? identity
         return c.recordingGradient(inputs: [w]) { g, _ in
             // ∂L/∂A = M⁻ᵀ G (C + I)ᵀ ; Mᵀ = I + A
-            let mInvTG = (try? LinearAlgebra.solve(p, g.contiguousData())) ?? g
+            let mInvTG = (try? LinearAlgebra.solve(p, g)) ?? g
             let cPlusI = c.addingKernel(identity)
             let dA = Tensor.matmulKernel(mInvTG, cPlusI.transposed())
             return [skew(dA)]

@@ -50,20 +50,20 @@ public enum Attention {
         let out = Tensor(uninitializedShape: [batch, heads, sq, sk])
         let dst = out.storage.pointer
         let pad = mask.keyPadding
-        Parallel.forRanges(batch * heads, grain: Int.max / 2) { range in
-            for bh in range {
-                let b = bh / heads, h = bh % heads
-                let scores = dst + bh * sq * sk
-                let kT = transposedOperand(head(k, batch: b, head: h / group, headDim: headDim))
-                BLAS.gemm(head(q, batch: b, head: h, headDim: headDim), kT, into: scores, ldc: sk, alpha: scale)
-                applyMask(scores, queries: sq, keys: sk, causal: mask.causal, padding: pad?[b])
-                ik_softmax_rows(scores, scores, sq, sk)
-            }
+        // One (batch, head) at a time: OpenBLAS threads each product.
+        for bh in 0..<(batch * heads) {
+            let b = bh / heads, h = bh % heads
+            let scores = dst + bh * sq * sk
+            let kT = transposedOperand(head(k, batch: b, head: h / group, headDim: headDim))
+            BLAS.gemm(head(q, batch: b, head: h, headDim: headDim), kT, into: scores, ldc: sk, alpha: scale)
+            applyMask(scores, queries: sq, keys: sk, causal: mask.causal, padding: pad?[b])
+            ik_softmax_rows(scores, scores, sq, sk)
         }
         let qd = q, kd = k
         return out.recordingGradient(inputs: [query, key]) { [out] g, needs in
             let dScores = Tensor.softmaxBackward(y: out, grad: g)
-            let dq: Tensor? = needs[0] ? Tensor.zeros([batch, sq, heads * headDim]) : nil
+            // Every (b, h) block of dQ is written once (beta 0); dK blocks sum over a kv group.
+            let dq: Tensor? = needs[0] ? Tensor(uninitializedShape: [batch, sq, heads * headDim]) : nil
             let dk: Tensor? = needs[1] ? Tensor.zeros([batch, sk, kvHeads * headDim]) : nil
             let ds = dScores.storage.pointer
             for b in 0..<batch {
@@ -73,7 +73,7 @@ public enum Attention {
                         // dQ_h = scale · dS · K_h
                         let target = dq!.storage.pointer + b * sq * heads * headDim + h * headDim
                         BLAS.gemm(s, head(kd, batch: b, head: h / group, headDim: headDim), into: target,
-                                  ldc: heads * headDim, alpha: scale, beta: 1)
+                                  ldc: heads * headDim, alpha: scale, beta: 0)
                     }
                     if dk != nil {
                         // dK_kv += scale · dSᵀ · Q_h
@@ -96,13 +96,11 @@ public enum Attention {
         let pc = p.contiguousData(), v = headReadable(value)
         let out = Tensor(uninitializedShape: [batch, sq, heads * headDim])
         let dst = out.storage.pointer, pp = pc.basePointer
-        Parallel.forRanges(batch * heads, grain: Int.max / 2) { range in
-            for bh in range {
-                let b = bh / heads, h = bh % heads
-                let pm = BLASOperand(pointer: pp + bh * sq * sk, rows: sq, cols: sk, rowStride: sk, colStride: 1)!
-                BLAS.gemm(pm, head(v, batch: b, head: h / group, headDim: headDim),
-                          into: dst + b * sq * heads * headDim + h * headDim, ldc: heads * headDim)
-            }
+        for bh in 0..<(batch * heads) {
+            let b = bh / heads, h = bh % heads
+            let pm = BLASOperand(pointer: pp + bh * sq * sk, rows: sq, cols: sk, rowStride: sk, colStride: 1)!
+            BLAS.gemm(pm, head(v, batch: b, head: h / group, headDim: headDim),
+                      into: dst + b * sq * heads * headDim + h * headDim, ldc: heads * headDim)
         }
         return out.recordingGradient(inputs: [p, value]) { g, needs in
             let gc = g.contiguousData()

@@ -57,7 +57,7 @@ extension Tensor {
         let outer = n / Swift.max(inner, 1)
         let outerShape = Array(outShape[0..<splitAxis])
         let outerA = Array(sa[0..<splitAxis]), outerB = Array(sb[0..<splitAxis])
-        Parallel.forRanges(outer, grain: Swift.max(1, (1 << 16) / Swift.max(inner, 1))) { rows in
+        Parallel.forRanges(outer, grain: Swift.max(1, (1 << 16) / Swift.max(inner, 1)), alignment: 1) { rows in
             var odometer = IndexOdometer(shape: outerShape, startingAt: rows.lowerBound)
             for row in rows {
                 ik_binary(op32, ap + odometer.offset(outerA), strideA, bp + odometer.offset(outerB), strideB, dst + row * inner, inner)

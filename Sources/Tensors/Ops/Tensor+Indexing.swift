@@ -1,3 +1,5 @@
+import CKernels
+
 /// Embedding lookup, gathers and scatters along an axis, selection and masking.
 extension Tensor {
     /// Rows of a (V, D) table picked by integer ids: the result has shape ids.shape + [D].
@@ -17,8 +19,7 @@ extension Tensor {
             let dt = Tensor.zeros([vocab, dim])
             let gp = gc.basePointer, dp = dt.storage.pointer
             for (i, id) in ids.values.enumerated() {
-                let row = dp + id * dim, grow = gp + i * dim
-                for j in 0..<dim { row[j] += grow[j] }
+                ik_accumulate(dp + id * dim, gp + i * dim, dim)
             }
             return [dt]
         }
@@ -47,8 +48,7 @@ extension Tensor {
             let gp = gc.basePointer, dp = dx.storage.pointer
             for o in 0..<outer {
                 for (j, i) in indices.enumerated() {
-                    let d = dp + (o * length + i) * inner, s = gp + (o * indices.count + j) * inner
-                    for k in 0..<inner { d[k] += s[k] }
+                    ik_accumulate(dp + (o * length + i) * inner, gp + (o * indices.count + j) * inner, inner)
                 }
             }
             return [dx]
@@ -85,31 +85,34 @@ extension Tensor {
         let original = shape
         return out.recordingGradient(inputs: [self]) { g, _ in
             var dx = Tensor.zeros(original)
-            dx.scatterPerExample(axis: a, indices: indices, values: g, accumulate: true)
+            dx.scatterPerExample(axis: a, indices: indices, values: g, mode: .accumulate)
             return [dx]
         }
     }
 
-    /// Writes `values` into the per-example indices along `axis` (in place, not recorded).
-    mutating func scatterPerExample(axis a: Int, indices: [[Int]], values: Tensor, accumulate: Bool) {
+    /// How `scatterPerExample` writes each selected slice.
+    enum ScatterMode { case replace, accumulate, zero }
+
+    /// Writes `values` (nil for `.zero`) into the per-example indices along `axis` (in place,
+    /// not recorded).
+    mutating func scatterPerExample(axis a: Int, indices: [[Int]], values: Tensor?, mode: ScatterMode) {
         let batch = shape[0]
         let middle = shape[1..<a].reduce(1, *)
         let length = shape[a]
         let inner = shape[(a + 1)...].reduce(1, *)
         let n = indices.first?.count ?? 0
-        let v = values.contiguousData()
+        let v = values?.contiguousData()
         withUnsafeMutableElements { buffer in
-            let dst = buffer.baseAddress!, src = v.basePointer
+            let dst = buffer.baseAddress!, src = v?.basePointer
             for b in 0..<batch {
                 for m in 0..<middle {
                     let dstBase = dst + ((b * middle + m) * length) * inner
-                    let srcBase = src + ((b * middle + m) * n) * inner
                     for (j, i) in indices[b].enumerated() {
-                        if accumulate {
-                            let d = dstBase + i * inner, s = srcBase + j * inner
-                            for k in 0..<inner { d[k] += s[k] }
-                        } else {
-                            (dstBase + i * inner).update(from: srcBase + j * inner, count: inner)
+                        let d = dstBase + i * inner
+                        switch mode {
+                        case .zero: d.update(repeating: 0, count: inner)
+                        case .replace: d.update(from: src! + ((b * middle + m) * n + j) * inner, count: inner)
+                        case .accumulate: ik_accumulate(d, src! + ((b * middle + m) * n + j) * inner, inner)
                         }
                     }
                 }
@@ -127,13 +130,12 @@ extension Tensor {
         precondition(values.shape == expected, "scatter values \(values.shape) should be \(expected)")
         for row in indices { for i in row { precondition(i >= 0 && i < shape[a], "index \(i) out of range 0..<\(shape[a])") } }
         var out = contiguousData()
-        out.scatterPerExample(axis: a, indices: indices, values: values, accumulate: false)
-        let zeros = Tensor.zeros(expected)
+        out.scatterPerExample(axis: a, indices: indices, values: values, mode: .replace)
         return out.recordingGradient(inputs: [self, values]) { g, needs in
             var grads: [Tensor?] = [nil, nil]
             if needs[0] {
                 var gx = g.contiguousData()
-                gx.scatterPerExample(axis: a, indices: indices, values: zeros, accumulate: false)
+                gx.scatterPerExample(axis: a, indices: indices, values: nil, mode: .zero)
                 grads[0] = gx
             }
             if needs[1] { grads[1] = g.detached().gatherPerExample(axis: a, indices: indices) }
@@ -211,10 +213,26 @@ extension Tensor {
 
     /// Elementwise choice: `a` where `condition` is nonzero, else `b` (all broadcast together).
     /// Differentiable in `a` and `b`.
+    /// The unchosen side never enters the result, so an infinity or NaN there does no harm.
     public static func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
-        let mask = condition.detached().map { $0 != 0 ? 1 : 0 }
-        let inverse = 1 - mask
-        return a * mask + b * inverse
+        guard let ab = Broadcasting.shape(a.shape, b.shape), let shape = Broadcasting.shape(ab, condition.shape) else {
+            preconditionFailure("where: shapes \(condition.shape), \(a.shape) and \(b.shape) do not broadcast")
+        }
+        let chosen = condition.broadcast(to: shape).contiguousData()
+        let x = a.broadcast(to: shape).contiguousData(), y = b.broadcast(to: shape).contiguousData()
+        let out = Tensor(uninitializedShape: shape)
+        let c = chosen.basePointer, xp = x.basePointer, yp = y.basePointer, o = out.storage.pointer
+        for i in 0..<out.count { o[i] = c[i] != 0 ? xp[i] : yp[i] }
+        return out.recordingGradient(inputs: [a, b]) { [chosen] g, needs in
+            let gc = g.contiguousData()
+            func part(_ fromA: Bool, _ target: [Int]) -> Tensor {
+                let d = Tensor(uninitializedShape: shape)
+                let c = chosen.basePointer, gp = gc.basePointer, dp = d.storage.pointer
+                for i in 0..<d.count { dp[i] = (c[i] != 0) == fromA ? gp[i] : 0 }
+                return d.summed(toShape: target)
+            }
+            return [needs[0] ? part(true, a.shape) : nil, needs[1] ? part(false, b.shape) : nil]
+        }
     }
 
     /// Replaces elements where `mask` (broadcastable) is nonzero with `value`.

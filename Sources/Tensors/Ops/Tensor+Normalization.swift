@@ -9,7 +9,7 @@ extension Tensor {
         let x = contiguousData()
         let out = Tensor(uninitializedShape: shape)
         let src = x.basePointer, dst = out.storage.pointer
-        Parallel.forRanges(rows, grain: Swift.max(1, 32768 / Swift.max(cols, 1))) { r in
+        Parallel.forRanges(rows, grain: Swift.max(1, 32768 / Swift.max(cols, 1)), alignment: 1) { r in
             ik_softmax_rows(src + r.lowerBound * cols, dst + r.lowerBound * cols, r.count, cols)
         }
         let y = out
@@ -25,7 +25,7 @@ extension Tensor {
         let gc = grad.contiguousData()
         let dx = Tensor(uninitializedShape: y.shape)
         let yp = y.basePointer, gp = gc.basePointer, dp = dx.storage.pointer
-        Parallel.forRanges(rows, grain: Swift.max(1, 32768 / Swift.max(cols, 1))) { r in
+        Parallel.forRanges(rows, grain: Swift.max(1, 32768 / Swift.max(cols, 1)), alignment: 1) { r in
             let o = r.lowerBound * cols
             ik_softmax_backward_rows(yp + o, gp + o, dp + o, r.count, cols)
         }
@@ -39,7 +39,7 @@ extension Tensor {
         let x = contiguousData()
         let out = Tensor(uninitializedShape: shape)
         let src = x.basePointer, dst = out.storage.pointer
-        Parallel.forRanges(rows, grain: Swift.max(1, 32768 / Swift.max(cols, 1))) { r in
+        Parallel.forRanges(rows, grain: Swift.max(1, 32768 / Swift.max(cols, 1)), alignment: 1) { r in
             ik_log_softmax_rows(src + r.lowerBound * cols, dst + r.lowerBound * cols, r.count, cols)
         }
         let y = out

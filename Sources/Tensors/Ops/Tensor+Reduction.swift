@@ -34,11 +34,11 @@ extension Tensor {
         var out = Tensor.zeros(outShape)
         let src = x.basePointer, dst = out.storage.pointer
         if inner == 1 {
-            Parallel.forRanges(outer, grain: Swift.max(1, 65536 / Swift.max(length, 1))) { r in
+            Parallel.forRanges(outer, grain: Swift.max(1, 65536 / Swift.max(length, 1)), alignment: 1) { r in
                 for o in r { dst[o] = ik_sum(src + o * length, length) }
             }
         } else {
-            Parallel.forRanges(outer, grain: Swift.max(1, 65536 / Swift.max(length * inner, 1))) { r in
+            Parallel.forRanges(outer, grain: Swift.max(1, 65536 / Swift.max(length * inner, 1)), alignment: 1) { r in
                 for o in r {
                     for l in 0..<length { ik_accumulate(dst + o * inner, src + (o * length + l) * inner, inner) }
                 }

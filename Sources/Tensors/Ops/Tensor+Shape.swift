@@ -51,21 +51,34 @@ extension Tensor {
     public func unsqueezed(_ axis: Int) -> Tensor {
         let a = axis < 0 ? axis + rank + 1 : axis
         precondition(a >= 0 && a <= rank, "axis \(axis) out of range")
-        var s = shape
+        var s = shape, st = strides
         s.insert(1, at: a)
-        return reshaped(s)
+        st.insert(a < rank ? strides[a] * shape[a] : 1, at: a)
+        return sizeOneView(shape: s, strides: st)
     }
 
-    /// Removes a dimension of size 1 (all of them when `axis` is nil).
+    /// Removes a dimension of size 1 (all of them when `axis` is nil). Always a view.
     public func squeezed(_ axis: Int? = nil) -> Tensor {
+        let removed: [Int]
         if let axis {
             let a = normalizedAxis(axis)
             precondition(shape[a] == 1, "cannot squeeze dimension \(axis) of size \(shape[a])")
-            var s = shape
-            s.remove(at: a)
-            return reshaped(s)
+            removed = [a]
+        } else {
+            removed = shape.indices.filter { shape[$0] == 1 }
         }
-        return reshaped(shape.filter { $0 != 1 })
+        let kept = shape.indices.filter { !removed.contains($0) }
+        return sizeOneView(shape: kept.map { shape[$0] }, strides: kept.map { strides[$0] })
+    }
+
+    /// This tensor's elements under a shape that differs only by dimensions of size 1.
+    private func sizeOneView(shape newShape: [Int], strides newStrides: [Int]) -> Tensor {
+        if newShape == shape { return self }
+        var view = detached()
+        view.shape = newShape
+        view.strides = newStrides
+        let original = shape
+        return view.recordingGradient(inputs: [self]) { grad, _ in [grad.reshaped(original)] }
     }
 
     /// A view of `length` elements along `axis` starting at `start`.

@@ -85,7 +85,8 @@ public final class SGD: Optimizer {
     public let momentum: Float
     /// Use Nesterov momentum.
     public let nesterov: Bool
-    private var velocity: [ObjectIdentifier: [Float]] = [:]
+    /// Momentum buffers, updated in place (a class, so the dictionary holds the only reference).
+    private var velocity: [ObjectIdentifier: OptimizerBuffer] = [:]
 
     /// SGD over parameter groups.
     public init(groups: [ParameterGroup], momentum: Float = 0, nesterov: Bool = false) {
@@ -104,24 +105,38 @@ public final class SGD: Optimizer {
             let lr = group.learningRate * learningRateScale, wd = group.weightDecay
             for p in group.parameters {
                 guard let grad = p.grad else { continue }
-                let g = grad.scalars
+                let mu = momentum, nest = nesterov
                 let key = ObjectIdentifier(p)
-                var v = velocity[key] ?? [Float](repeating: 0, count: g.count)
-                let mu = momentum, nest = nesterov, first = velocity[key] == nil
-                p.update { w in
-                    for i in 0..<w.count {
-                        var d = g[i] + wd * w[i]
-                        if mu != 0 {
+                let first = velocity[key] == nil
+                let buffer: OptimizerBuffer? = mu == 0 ? nil : velocity[key] ?? OptimizerBuffer(count: grad.count)
+                if let buffer, first { velocity[key] = buffer }
+                grad.withUnsafeElements { g in
+                    p.update { w in
+                        guard let v = buffer?.values else {
+                            for i in 0..<w.count { w[i] -= lr * (g[i] + wd * w[i]) }
+                            return
+                        }
+                        for i in 0..<w.count {
+                            var d = g[i] + wd * w[i]
                             v[i] = first ? d : mu * v[i] + d
                             d = nest ? d + mu * v[i] : v[i]
+                            w[i] -= lr * d
                         }
-                        w[i] -= lr * d
                     }
                 }
-                if mu != 0 { velocity[key] = v }
             }
         }
     }
+}
+
+/// A zero-initialised Float buffer of optimizer state, mutated in place without copy-on-write.
+final class OptimizerBuffer {
+    let values: UnsafeMutableBufferPointer<Float>
+    init(count: Int) {
+        values = .allocate(capacity: count)
+        values.initialize(repeating: 0)
+    }
+    deinit { values.deallocate() }
 }
 
 /// Adam (Kingma & Ba) with bias correction; `decoupledWeightDecay` turns it into AdamW
@@ -135,7 +150,8 @@ public final class Adam: Optimizer {
     public let epsilon: Float
     /// AdamW behaviour when true.
     public let decoupledWeightDecay: Bool
-    private var moments: [ObjectIdentifier: (m: [Float], v: [Float], t: Int)] = [:]
+    /// First and second moments and the step count per parameter, updated in place.
+    private var moments: [ObjectIdentifier: (m: OptimizerBuffer, v: OptimizerBuffer, t: Int)] = [:]
 
     /// Adam over parameter groups.
     public init(groups: [ParameterGroup], beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
@@ -157,39 +173,37 @@ public final class Adam: Optimizer {
             let lr = group.learningRate * learningRateScale, wd = group.weightDecay
             for p in group.parameters {
                 guard let grad = p.grad else { continue }
-                let g = grad.scalars
                 let key = ObjectIdentifier(p)
-                var state = moments[key] ?? ([Float](repeating: 0, count: g.count), [Float](repeating: 0, count: g.count), 0)
+                var state = moments[key] ?? (OptimizerBuffer(count: grad.count), OptimizerBuffer(count: grad.count), 0)
                 state.t += 1
+                moments[key] = state
                 let b1 = beta1, b2 = beta2, eps = epsilon, decoupled = decoupledWeightDecay
                 let c1 = 1 - Float(Foundation.pow(Double(b1), Double(state.t)))
                 let c2 = 1 - Float(Foundation.pow(Double(b2), Double(state.t)))
                 let stepSize = lr / c1
                 let c2Root = c2.squareRoot()
-                p.update { w in
-                    state.m.withUnsafeMutableBufferPointer { m in
-                        state.v.withUnsafeMutableBufferPointer { v in
-                            for i in 0..<w.count {
-                                var gi = g[i]
-                                if decoupled {
-                                    w[i] *= 1 - lr * wd
-                                } else if wd != 0 {
-                                    gi += wd * w[i]
-                                }
-                                m[i] = b1 * m[i] + (1 - b1) * gi
-                                v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                                w[i] -= stepSize * m[i] / (v[i].squareRoot() / c2Root + eps)
+                let m = state.m.values, v = state.v.values
+                grad.withUnsafeElements { g in
+                    p.update { w in
+                        for i in 0..<w.count {
+                            var gi = g[i]
+                            if decoupled {
+                                w[i] *= 1 - lr * wd
+                            } else if wd != 0 {
+                                gi += wd * w[i]
                             }
+                            m[i] = b1 * m[i] + (1 - b1) * gi
+                            v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                            w[i] -= stepSize * m[i] / (v[i].squareRoot() / c2Root + eps)
                         }
                     }
                 }
-                moments[key] = state
             }
         }
     }
 }
 
-/// AdamW: Adam with decoupled weight decay (default decay 0.01, as in PyTorch).
+/// AdamW: Adam with decoupled weight decay (the decay comes from each group's `weightDecay`).
 public func AdamW(groups: [ParameterGroup], beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) -> Adam {
     Adam(groups: groups, beta1: beta1, beta2: beta2, epsilon: epsilon, decoupledWeightDecay: true)
 }
