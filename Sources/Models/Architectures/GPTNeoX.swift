@@ -127,6 +127,7 @@ public final class GPTNeoXModel: CausalLanguageModel {
         let hooks = options.hooks
         var x = embedIn(ids)
         var hidden: [Tensor] = []
+        let angles = rotary.tables(positions)  // shared by every layer
         let core = AttentionCore(heads: c.heads, kvHeads: c.heads, scale: 1 / Float(c.width / c.heads).squareRoot(), causal: true)
         for (l, block) in blocks.enumerated() {
             if options.outputHiddenStates { hidden.append(x) }
@@ -138,8 +139,8 @@ public final class GPTNeoXModel: CausalLanguageModel {
             hooks(l, .keyOutput, &k)
             hooks(l, .valueOutput, &v)
             if rotary.rotaryDim > 0 {
-                q = rotary.apply(q, positions: positions)
-                k = rotary.apply(k, positions: positions)
+                q = rotary.apply(q, tables: angles)
+                k = rotary.apply(k, tables: angles)
             }
             let context = try core(layer: l, query: q, key: k, value: v, options: options)
             var attentionOut = block.dense(context)

@@ -124,6 +124,7 @@ public final class LlamaModel: CausalLanguageModel {
         let hooks = options.hooks
         var x = embedTokens(ids)
         var hidden: [Tensor] = []
+        let angles = rotary.tables(positions)  // shared by every layer
         let core = AttentionCore(heads: c.heads, kvHeads: c.kvHeads, scale: 1 / Float(c.headDim).squareRoot(), causal: true)
         for (l, block) in blocks.enumerated() {
             if options.outputHiddenStates { hidden.append(x) }
@@ -134,8 +135,8 @@ public final class LlamaModel: CausalLanguageModel {
             hooks(l, .queryOutput, &q)
             hooks(l, .keyOutput, &k)
             hooks(l, .valueOutput, &v)
-            q = rotary.apply(q, positions: positions)
-            k = rotary.apply(k, positions: positions)
+            q = rotary.apply(q, tables: angles)
+            k = rotary.apply(k, tables: angles)
             let context = try core(layer: l, query: q, key: k, value: v, options: options)
             var attentionOut = block.o(context)
             hooks(l, .attentionOutput, &attentionOut)

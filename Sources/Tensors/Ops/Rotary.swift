@@ -28,54 +28,86 @@ public struct RotaryEmbedding: Sendable {
         }
     }
 
-    /// cos and sin tables, (positions, rotaryDim/2) each, for the given absolute positions.
-    func tables(_ positions: [Int]) -> (cos: [Float], sin: [Float]) {
+    /// cos and sin of every (example, position, frequency) for positions (B, S): compute once
+    /// per forward pass and share across layers and between queries and keys. Examples with the
+    /// same positions share one table.
+    public func tables(_ positions: [[Int]]) -> RotaryTables {
         let half = rotaryDim / 2
-        var c = [Float](repeating: 0, count: positions.count * half)
-        var s = c
-        for (t, p) in positions.enumerated() {
-            for i in 0..<half {
-                let angle = Float(p) * inverseFrequencies[i]
-                c[t * half + i] = Float(Foundation.cos(Double(angle)))
-                s[t * half + i] = Float(Foundation.sin(Double(angle)))
+        var rows: [Int] = []
+        var cos: [Float] = [], sin: [Float] = []
+        var seen: [[Int]: Int] = [:]
+        for row in positions {
+            if let index = seen[row] { rows.append(index); continue }
+            let index = seen.count
+            seen[row] = index
+            rows.append(index)
+            for p in row {
+                for i in 0..<half {
+                    let angle = Float(p) * inverseFrequencies[i]
+                    cos.append(Float(Foundation.cos(Double(angle))))
+                    sin.append(Float(Foundation.sin(Double(angle))))
+                }
             }
         }
-        return (c, s)
+        return RotaryTables(length: positions.first?.count ?? 0, half: half, tableOfExample: rows, cos: cos, sin: sin)
     }
 
     /// Rotates x (B, S, H·headDim); `positions[b][t]` is the absolute position of token t of
     /// example b. Differentiable (the backward pass rotates by −θ).
     public func apply(_ x: Tensor, positions: [[Int]]) -> Tensor {
+        apply(x, tables: tables(positions))
+    }
+
+    /// Rotates x (B, S, H·headDim) with tables from `tables(_:)`.
+    public func apply(_ x: Tensor, tables: RotaryTables) -> Tensor {
         precondition(x.rank == 3 && x.shape[2] % headDim == 0, "rotary expects (B, S, H·\(headDim)), got \(x.shape)")
-        precondition(positions.count == x.shape[0] && positions.allSatisfy { $0.count == x.shape[1] },
-                     "rotary: positions must be (B, S) = (\(x.shape[0]), \(x.shape[1]))")
-        let out = rotate(x.contiguousData(), positions: positions, sign: 1)
+        precondition(tables.tableOfExample.count == x.shape[0] && tables.length == x.shape[1] && tables.half == rotaryDim / 2,
+                     "rotary: tables for (B, S) = (\(tables.tableOfExample.count), \(tables.length)) do not fit \(x.shape)")
+        let out = rotate(x.contiguousData(), tables: tables, sign: 1)
         return out.recordingGradient(inputs: [x]) { g, _ in
-            [self.rotate(g.contiguousData(), positions: positions, sign: -1)]
+            [self.rotate(g.contiguousData(), tables: tables, sign: -1)]
         }
     }
 
     /// The rotation kernel; `sign` −1 rotates backwards.
-    func rotate(_ x: Tensor, positions: [[Int]], sign: Float) -> Tensor {
+    func rotate(_ x: Tensor, tables: RotaryTables, sign: Float) -> Tensor {
         let batch = x.shape[0], seq = x.shape[1], width = x.shape[2]
-        let heads = width / headDim, half = rotaryDim / 2
+        let heads = width / headDim, half = rotaryDim / 2, pass = headDim - rotaryDim
         let out = Tensor(uninitializedShape: x.shape)
         let src = x.basePointer, dst = out.storage.pointer
-        dst.update(from: src, count: x.count)
-        for b in 0..<batch {
-            let (c, s) = tables(positions[b])
-            for t in 0..<seq {
-                for h in 0..<heads {
-                    let base = (b * seq + t) * width + h * headDim
-                    for i in 0..<half {
-                        let cosine = c[t * half + i], sine = sign * s[t * half + i]
-                        let x1 = src[base + i], x2 = src[base + i + half]
-                        dst[base + i] = x1 * cosine - x2 * sine
-                        dst[base + i + half] = x2 * cosine + x1 * sine
+        tables.cos.withUnsafeBufferPointer { cosines in
+            tables.sin.withUnsafeBufferPointer { sines in
+                for b in 0..<batch {
+                    let table = tables.tableOfExample[b] * seq * half
+                    for t in 0..<seq {
+                        let c = cosines.baseAddress! + table + t * half, s = sines.baseAddress! + table + t * half
+                        for h in 0..<heads {
+                            let base = (b * seq + t) * width + h * headDim
+                            for i in 0..<half {
+                                let sine = sign * s[i]
+                                let x1 = src[base + i], x2 = src[base + i + half]
+                                dst[base + i] = x1 * c[i] - x2 * sine
+                                dst[base + i + half] = x2 * c[i] + x1 * sine
+                            }
+                            // Partial rotary: the remaining features pass unchanged.
+                            if pass > 0 { (dst + base + rotaryDim).update(from: src + base + rotaryDim, count: pass) }
+                        }
                     }
                 }
             }
         }
         return out
     }
+}
+
+/// Precomputed rotary angles for a batch of position rows (see `RotaryEmbedding.tables`).
+public struct RotaryTables: Sendable {
+    /// Positions per example.
+    let length: Int
+    /// Frequencies per position (rotaryDim / 2).
+    let half: Int
+    /// Which stored table each example uses.
+    let tableOfExample: [Int]
+    /// (tables, length, half) cosines and sines.
+    let cos: [Float], sin: [Float]
 }
