@@ -36,9 +36,12 @@ demo: deps
 
 TUTORIALS := 01-GettingStarted 02-InterventionsDuringGeneration 03-DistributedAlignmentSearch 04-BoundlessDAS
 
+# The golden conformance sets (colon-separated folders of manifest.json files).
+GOLDEN_PATH ?= ../shared/golden
+
 test: deps minilm
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
+	GOLDEN_PATH=$(GOLDEN_PATH) $(SWIFT) test
 	$(SWIFT) build -c release
 	.build/release/intervene --help > /dev/null
 	.build/release/intervene inspect Interventions/hierarchical-equality-das > /dev/null

@@ -29,7 +29,7 @@ public struct ExperimentRunner {
         switch builtin {
         case "hierarchical_equality_mlp":
             let task = HierarchicalEqualityTask(seed: experiment.seed)
-            let (model, accuracy) = task.trainClassifier(seed: experiment.seed)
+            let (model, accuracy) = try task.trainClassifier(seed: experiment.seed)
             var source = "builtin:hierarchical_equality_mlp seed \(experiment.seed)"
             if let folder = spec.saveTo {
                 try CheckpointWriter.save(model, config: model.configuration, to: folder,

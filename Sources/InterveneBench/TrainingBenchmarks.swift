@@ -11,7 +11,7 @@ enum TrainingBenchmarks {
         let task = HierarchicalEqualityTask(seed: 0)
         let pairs = task.sample(10_000, seed: 1)
         // Quick (untimed) task training, as the reference script does: 5 epochs, lr 1e-2.
-        let (model, accuracy) = task.trainClassifier(examples: 10_000, epochs: 5, seed: 0)
+        let (model, accuracy) = try task.trainClassifier(examples: 10_000, epochs: 5, seed: 0)
         let representation = RepresentationConfig(layer: 0, component: .blockOutput, subspacePartition: [[0, 8], [8, 16]],
                                                   interventionType: "RotatedSpaceIntervention")
         let intervenable = try IntervenableModel(config: IntervenableConfig(representation), model: model, seed: 0)

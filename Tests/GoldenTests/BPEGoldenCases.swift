@@ -21,21 +21,14 @@ struct BPEGoldenCases {
                     let text = c["text"]?.stringValue ?? ""
                     let e = t.encode(text, addSpecialTokens: false)
                     comparator.check("ids", e.ids, expected["ids"]?.arrayValue?.compactMap(\.intValue) ?? [])
-                    if e.tokens != (expected["tokens"]?.arrayValue?.compactMap(\.stringValue) ?? []) {
-                        comparator.failures.append("tokens \(e.tokens)")
-                    }
+                    comparator.check("tokens", text: e.tokens, expected["tokens"]?.arrayValue?.compactMap(\.stringValue))
                     let offsets = e.offsets.flatMap { [$0.lowerBound, $0.upperBound] }
                     let expectedOffsets = expected["offsets"]?.arrayValue?.flatMap { $0.arrayValue?.compactMap(\.intValue) ?? [] } ?? []
                     comparator.check("offsets", offsets, expectedOffsets)
-                    if t.decode(e.ids, skipSpecialTokens: true) != expected["decode"]?.stringValue {
-                        comparator.failures.append("decode gave \(t.decode(e.ids, skipSpecialTokens: true).debugDescription)")
-                    }
-                    if t.decode(e.ids, skipSpecialTokens: false) != expected["decode_keep_special"]?.stringValue {
-                        comparator.failures.append("decode (keeping special tokens) differs")
-                    }
-                    let singles = e.ids.map { t.decode([$0], skipSpecialTokens: false) }
-                    if let want = expected["token_decodes"]?.arrayValue?.compactMap(\.stringValue), singles != want {
-                        comparator.failures.append("token decodes \(singles) vs \(want)")
+                    comparator.check("decode", text: t.decode(e.ids, skipSpecialTokens: true), expected["decode"]?.stringValue)
+                    comparator.check("decode keeping special tokens", text: t.decode(e.ids, skipSpecialTokens: false), expected["decode_keep_special"]?.stringValue)
+                    if let want = expected["token_decodes"]?.arrayValue?.compactMap(\.stringValue) {
+                        comparator.check("token decodes", text: e.ids.map { t.decode([$0], skipSpecialTokens: false) }, want)
                     }
                     // The stored tensor slice holds the same ids.
                     if let slice = c["tensor_slice"]?.arrayValue?.compactMap(\.intValue), slice.count == 2, slice[1] > slice[0] {
@@ -44,12 +37,8 @@ struct BPEGoldenCases {
                     }
                 case "decode":
                     let ids = c["ids"]?.arrayValue?.compactMap(\.intValue) ?? []
-                    if t.decode(ids, skipSpecialTokens: true) != expected["decode"]?.stringValue {
-                        comparator.failures.append("decode gave \(t.decode(ids, skipSpecialTokens: true).debugDescription)")
-                    }
-                    if t.decode(ids, skipSpecialTokens: false) != expected["decode_keep_special"]?.stringValue {
-                        comparator.failures.append("decode keeping special gave \(t.decode(ids, skipSpecialTokens: false).debugDescription)")
-                    }
+                    comparator.check("decode", text: t.decode(ids, skipSpecialTokens: true), expected["decode"]?.stringValue)
+                    comparator.check("decode keeping special tokens", text: t.decode(ids, skipSpecialTokens: false), expected["decode_keep_special"]?.stringValue)
                 default:
                     throw GoldenSkip("case kind '\(c["kind"]?.stringValue ?? "?")' is not known")
                 }

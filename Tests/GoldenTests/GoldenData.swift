@@ -53,10 +53,15 @@ struct GoldenSkip: Error, CustomStringConvertible {
 struct GoldenComparator {
     var maxAbsError: Float = 0
     var failures: [String] = []
+    /// How many comparisons ran: a case that compared nothing has not passed.
+    var comparisons = 0
 
     /// Compares `actual` with the expected entry `{tensor, atol, rtol}`.
     mutating func check(_ label: String, _ actual: Tensor, expected entry: JSONValue, in data: GoldenFolder) throws {
-        guard let name = entry["tensor"]?.stringValue else { return }
+        guard let name = entry["tensor"]?.stringValue else {
+            failures.append("\(label): the expected entry names no tensor")
+            return
+        }
         let atol = Float(entry["atol"]?.doubleValue ?? 1e-5), rtol = Float(entry["rtol"]?.doubleValue ?? 1e-4)
         if data.dtype(name) == "int64" {
             let expected = try data.integers(name)
@@ -68,6 +73,7 @@ struct GoldenComparator {
     }
 
     mutating func check(_ label: String, _ actual: Tensor, _ expected: Tensor, atol: Float, rtol: Float) {
+        comparisons += 1
         guard actual.count == expected.count, actual.shape.filter({ $0 != 1 }) == expected.shape.filter({ $0 != 1 }) else {
             failures.append("\(label): shape \(actual.shape), expected \(expected.shape)")
             return
@@ -87,14 +93,22 @@ struct GoldenComparator {
     }
 
     mutating func check(_ label: String, _ actual: [Int], _ expected: [Int], shape: [Int]? = nil, expectedShape: [Int]? = nil) {
+        comparisons += 1
         if actual != expected {
             let i = zip(actual, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? Swift.min(actual.count, expected.count)
             failures.append("\(label): \(actual.count) values vs \(expected.count) expected; first difference at \(i)")
         }
     }
 
+    /// Compares text (and lists of text) exactly.
+    mutating func check<T: Equatable>(_ label: String, text actual: T, _ expected: T?) {
+        comparisons += 1
+        if actual != expected { failures.append("\(label) gave \(actual), expected \(expected.map { "\($0)" } ?? "nothing")") }
+    }
+
     /// Throws when any check failed.
     func verdict() throws {
         if !failures.isEmpty { throw GoldenFailure(failures.joined(separator: "; ")) }
+        if comparisons == 0 { throw GoldenFailure("the case compared nothing (no expected value this suite reads)") }
     }
 }

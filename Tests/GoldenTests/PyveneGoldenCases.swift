@@ -33,17 +33,9 @@ struct PyveneGoldenCases {
         }
     }
 
-    /// The model input named by a `{kwarg: tensor}` object.
-    func input(_ spec: JSONValue?) throws -> ModelInput {
-        guard let object = spec?.objectValue else { throw GoldenFailure("case has no base input") }
-        if let name = object["input_ids"]?.stringValue { return .tokens(try data.integers(name)) }
-        if let name = object["inputs_embeds"]?.stringValue { return .embeddings(try data.tensor(name)) }
-        throw GoldenSkip("inputs \(object.keys) are not supported")
-    }
-
     func forward(_ c: JSONValue, _ model: any HookableModel) throws -> Float? {
         var comparator = GoldenComparator()
-        let base = try input(c["base"])
+        let base = try PyveneCaseSetup(data: data, c: c).input(c["base"])
         let expected = c["expected"]?.objectValue ?? JSONObject()
         let output = try model.forward(base, options: ForwardOptions(outputHiddenStates: true))
         for (key, entry) in expected {

@@ -50,9 +50,6 @@ extension PyveneGoldenCases {
                 guard let tensorName = value.stringValue, data.dtype(tensorName) == "float32" else { continue }
                 state[name] = try data.tensor(tensorName)
             }
-            if let mask = intervenable.intervention(k) as? SigmoidMaskIntervention, let t = state["temperature"] {
-                mask.temperature = t.scalars[0]
-            }
             try intervenable.intervention(k).loadState(state)
         }
         let handles = intervenable.interventions.map { gradientHandles($0) }
@@ -61,11 +58,7 @@ extension PyveneGoldenCases {
                                            subspaces: try setup.subspaces(count: config.representations.count))
         guard let lossSpec = c["loss"], let targetsName = lossSpec["targets"]?.stringValue else { throw GoldenFailure("loss_grad case without loss") }
         let targets = try data.integers(targetsName).values
-        var logits = out.intervened.output
-        if let position = lossSpec["position"]?.intValue {
-            let p = position < 0 ? logits.shape[1] + position : position
-            logits = logits.narrowed(1, start: p, length: 1).reshaped([logits.shape[0], logits.shape[2]])
-        }
+        let logits = out.intervened.output.atPosition(lossSpec["position"]?.intValue)
         let loss = Tensor.crossEntropy(logits: logits, targets: targets)
         loss.backward()
         var comparator = GoldenComparator()

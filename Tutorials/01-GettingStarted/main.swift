@@ -9,7 +9,7 @@ import Tensors
 // 1. A model to study: a two-layer decoder that answers whether (w = x) = (y = z) for four
 //    tokens [w, x, y, z]. (Any registered model works the same way: GPT-2, Llama, …)
 let task = TokenEqualityTask(symbols: 20)
-let (model, accuracy) = task.trainModel(seed: 0)
+let (model, accuracy) = try task.trainModel(seed: 0)
 print(String(format: "the decoder answers %.1f%% of held-out inputs correctly", 100 * accuracy))
 
 // 2. Collect: read layer 0's output at every position of a few inputs, without changing them.

@@ -15,7 +15,7 @@ var g = RandomGenerator(seed: 0)
 let corpus = (0..<4_000).map { _ in sequence(odd: g.nextUniform() < 0.5) }
 let model = GPT2Model(GPT2Configuration(vocabularySize: 11, positions: 32, width: 48, layers: 2, heads: 4))
 model.initializeRandomly(seed: 1, std: 0.05)
-LanguageModelFitting.fit(model, sequences: corpus, epochs: 3, learningRate: 3e-3, seed: 2)
+try LanguageModelFitting.fit(model, sequences: corpus, epochs: 3, learningRate: 3e-3, seed: 2)
 
 func show(_ tokens: [Int]) -> String { tokens.dropFirst().map(String.init).joined(separator: " ") }
 func oddShare(_ tokens: [Int], from: Int) -> Double {

@@ -14,7 +14,7 @@ let seed: UInt64 = 0
 let task = HierarchicalEqualityTask(seed: seed)
 
 // 1. The model: pyvene's MLP classifier (16 → 16 → 16 → 16 → 2), trained on the task itself.
-let (model, taskAccuracy) = task.trainClassifier(seed: seed)
+let (model, taskAccuracy) = try task.trainClassifier(seed: seed)
 print(String(format: "task accuracy of the trained MLP: %.4f", taskAccuracy))
 
 // 2. The alignment: a rotation R of layer 0's output; subspace 0 of the partition [[0, 8], [8, 16]]

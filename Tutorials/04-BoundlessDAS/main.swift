@@ -15,7 +15,7 @@ let seed: UInt64 = 0
 let task = TokenEqualityTask(symbols: 20)
 
 // 1. A decoder trained on the task.
-let (model, accuracy) = task.trainModel(seed: seed)
+let (model, accuracy) = try task.trainModel(seed: seed)
 print(String(format: "decoder accuracy on the task: %.4f", accuracy))
 
 // 2. Boundless DAS at one site: a rotation plus a learned boundary on how much of the rotated

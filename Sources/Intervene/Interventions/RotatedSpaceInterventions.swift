@@ -37,10 +37,10 @@ public final class RotatedSpaceIntervention: Intervention {
 
     public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
         guard let source else { throw InterventionError.missingSource(intervention: typeName) }
-        let r = rotation.matrix()
-        let rb = base.matmul(r), rs = source.matmul(r)
-        let m = try SubspaceMask.make(blockShape: rb.shape, subspaces: subspaces, limit: interchangeDimension, intervention: typeName)
-        return SubspaceMask.blend(rb, rs, mask: m).matmul(r.transposed())
+        var shape = base.shape
+        shape[shape.count - 1] = rotation.columns
+        let m = try SubspaceMask.make(blockShape: shape, subspaces: subspaces, limit: interchangeDimension, intervention: typeName)
+        return rotation.interchange(base: base, source: source, mask: m)
     }
 }
 
@@ -137,9 +137,7 @@ public final class BoundlessRotatedSpaceIntervention: Intervention {
 
     public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
         guard let source else { throw InterventionError.missingSource(intervention: typeName) }
-        let r = rotation.matrix()
-        let m = mask()
-        return ((1 - m) * base.matmul(r) + m * source.matmul(r)).matmul(r.transposed())
+        return rotation.interchange(base: base, source: source, mask: mask())
     }
 }
 
@@ -182,9 +180,7 @@ public final class SigmoidMaskRotatedSpaceIntervention: Intervention {
 
     public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
         guard let source else { throw InterventionError.missingSource(intervention: typeName) }
-        let r = rotation.matrix()
-        let m = (masks.value / temperature.value).sigmoid()
-        return ((1 - m) * base.matmul(r) + m * source.matmul(r)).matmul(r.transposed())
+        return rotation.interchange(base: base, source: source, mask: (masks.value / temperature.value).sigmoid())
     }
 }
 

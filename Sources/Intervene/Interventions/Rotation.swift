@@ -66,6 +66,14 @@ public final class Rotation {
         generator.assign(Tensor.zeros([n, n]))
     }
 
+    /// The rotated-space interchange shared by DAS, Boundless DAS and sigmoid masks:
+    /// ((1 − m) ⊙ base·R + m ⊙ source·R) · Rᵀ, or source·R·Rᵀ when m is nil. Shapes: base and
+    /// source (B, n), m broadcastable to (B, k).
+    public func interchange(base: Tensor, source: Tensor, mask m: Tensor?) -> Tensor {
+        let r = matrix()
+        return SubspaceMask.blend(base.matmul(r), source.matmul(r), mask: m).matmul(r.transposed())
+    }
+
     /// ‖RᵀR − I‖∞: how far R is from having orthonormal columns.
     public func orthogonalityError() -> Float {
         let r = Tensor.withoutGradients { matrix() }

@@ -138,10 +138,8 @@ final class InterventionHooks: ActivationHooks {
         guard !rows.isEmpty else { return }
         let examples = rows.map(\.example)
         let baseRows = activation.indexSelect(axis: 0, indices: examples)
-        var source: Tensor?
-        if let vector = owner.config.representations[i].sourceRepresentation {
-            source = Tensor(vector).broadcast(to: baseRows.shape).contiguous()
-        } else if intervention.sourceRequirement != .none {
+        var source = constantSource(i, like: baseRows)
+        if source == nil && intervention.sourceRequirement != .none {
             let recorded = try rows.map { row -> Tensor in
                 guard let r = sourceRows[i]?[row.example]?[row.unit] else {
                     throw ConfigurationError.invalidField(field: "unit_locations[\(i)]", value: "no source step for example \(row.example)",
@@ -156,12 +154,15 @@ final class InterventionHooks: ActivationHooks {
         activation = activation.unsqueezed(0).scatteringPerExample(axis: 1, indices: [examples], values: result.unsqueezed(0)).squeezed(0)
     }
 
+    /// Representation i's fixed source vector (`source_representation`), broadcast to `block`.
+    private func constantSource(_ i: Int, like block: Tensor) -> Tensor? {
+        owner.config.representations[i].sourceRepresentation.map { Tensor($0).broadcast(to: block.shape).contiguous() }
+    }
+
     /// The source block of intervention i, shaped like the base block.
     private func sourceBlock(_ i: Int, like baseBlock: Tensor) throws -> Tensor? {
         let intervention = owner.interventions[i]
-        if let vector = owner.config.representations[i].sourceRepresentation {
-            return Tensor(vector).broadcast(to: baseBlock.shape).contiguous()
-        }
+        if let constant = constantSource(i, like: baseBlock) { return constant }
         if intervention.sourceRequirement == .none { return nil }
         guard let block = sourceBlocks[i] else { throw InterventionError.missingSource(intervention: "\(owner.keys[i]) (\(intervention.typeName))") }
         guard block.count == baseBlock.count else {

@@ -30,11 +30,7 @@ public struct InterventionBatch {
     }
 
     /// The logits the labels refer to, (B, classes).
-    public func predictionLogits(_ output: Tensor) -> Tensor {
-        guard let position = labelPosition, output.rank == 3 else { return output }
-        let p = position < 0 ? output.shape[1] + position : position
-        return output.narrowed(1, start: p, length: 1).reshaped([output.shape[0], output.shape[2]])
-    }
+    public func predictionLogits(_ output: Tensor) -> Tensor { output.atPosition(labelPosition) }
 }
 
 /// A quantity measured on batches and averaged (weighted) over a dataset.

@@ -65,6 +65,16 @@ public struct ForwardOptions {
     }
 }
 
+extension Tensor {
+    /// For sequence outputs (B, S, C): the (B, C) slice at `position` (negative counts from the
+    /// end); other outputs, or a nil position, unchanged. Where a label is read from logits.
+    public func atPosition(_ position: Int?) -> Tensor {
+        guard let position, rank == 3 else { return self }
+        let p = position < 0 ? shape[1] + position : position
+        return narrowed(1, start: p, length: 1).reshaped([shape[0], shape[2]])
+    }
+}
+
 /// What a forward pass returns.
 public struct ModelOutput {
     /// The model's final output: logits (B, S, V) for language models, (B, C) for classifiers,
