@@ -89,6 +89,25 @@ import Tensors
         }
     }
 
+    /// Config values the architectures cannot honour are named with the field and what is allowed.
+    @Test func unsupportedConfigValuesAreNamed() throws {
+        func llama(_ extra: String) throws -> LlamaConfiguration {
+            try LlamaConfiguration(ModelConfig(json: try JSONValue.parse("""
+            {"model_type": "llama", "vocab_size": 30, "max_position_embeddings": 32, "hidden_size": 10, "num_hidden_layers": 1,
+             "intermediate_size": 8, \(extra)}
+            """).objectValue!))
+        }
+        #expect(throws: ModelError.invalidConfig(path: "config.json", field: "num_attention_heads", value: "4", expected: "a divisor of hidden_size (10)")) {
+            try llama(#""num_attention_heads": 4"#)
+        }
+        #expect(try llama(#""num_attention_heads": 4, "head_dim": 3"#).headDim == 3)  // explicit head width is allowed
+        #expect(throws: ModelError.invalidConfig(path: "config.json", field: "num_key_value_heads", value: "3", expected: "a divisor of num_attention_heads (5)")) {
+            try llama(#""num_attention_heads": 5, "num_key_value_heads": 3"#)
+        }
+        do { _ = try llama(#""num_attention_heads": 5, "rope_scaling": {"type": "linear", "factor": 2}"#); Issue.record("expected an error") }
+        catch let ModelError.invalidConfig(_, field, _, expected) { #expect(field == "rope_scaling" && expected.hasPrefix("null")) }
+    }
+
     @Test func malformedConfigNamesTheField() throws {
         let folder = temporaryFolder()
         write("{not json", to: folder + "/config.json")

@@ -23,9 +23,7 @@ public struct BERTConfiguration: Sendable {
         intermediate = try c.int("intermediate_size")
         layerNormEpsilon = try c.float("layer_norm_eps", default: 1e-12, minimum: 0)
         activation = try c.activation("hidden_act", default: .gelu)
-        guard width % heads == 0 else {
-            throw ModelError.invalidConfig(path: c.path, field: "num_attention_heads", value: "\(heads)", expected: "a divisor of hidden_size (\(width))")
-        }
+        try c.requireDivisor("num_attention_heads", heads, of: "hidden_size", width)
         if let kind = c.json["position_embedding_type"]?.stringValue, kind != "absolute" {
             throw ModelError.invalidConfig(path: c.path, field: "position_embedding_type", value: "\"\(kind)\"", expected: "\"absolute\"")
         }

@@ -38,9 +38,7 @@ public struct GPT2Configuration: Sendable {
                   activation: try c.activation("activation_function", default: .geluNew))
         scaleAttentionWeights = try c.bool("scale_attn_weights", default: true)
         scaleByInverseLayerIndex = try c.bool("scale_attn_by_inverse_layer_idx", default: false)
-        guard width % heads == 0 else {
-            throw ModelError.invalidConfig(path: c.path, field: "n_head", value: "\(heads)", expected: "a divisor of n_embd (\(width))")
-        }
+        try c.requireDivisor("n_head", heads, of: "n_embd", width)
     }
 }
 

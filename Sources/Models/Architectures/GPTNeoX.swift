@@ -33,12 +33,8 @@ public struct GPTNeoXConfiguration: Sendable {
         parallelResidual = try c.bool("use_parallel_residual", default: true)
         tiedEmbeddings = try c.bool("tie_word_embeddings", default: false)
         attentionBias = try c.bool("attention_bias", default: true)
-        guard width % heads == 0 else {
-            throw ModelError.invalidConfig(path: c.path, field: "num_attention_heads", value: "\(heads)", expected: "a divisor of hidden_size (\(width))")
-        }
-        if let scaling = c.json["rope_scaling"], !scaling.isNull {
-            throw ModelError.invalidConfig(path: c.path, field: "rope_scaling", value: scaling.serialized(), expected: "null (rope scaling is not supported)")
-        }
+        try c.requireDivisor("num_attention_heads", heads, of: "hidden_size", width)
+        try c.requireNull("rope_scaling", because: "rope scaling is not supported")
     }
 }
 

@@ -33,13 +33,10 @@ public struct LlamaConfiguration: Sendable {
         tiedEmbeddings = try c.bool("tie_word_embeddings", default: false)
         attentionBias = try c.bool("attention_bias", default: false)
         mlpBias = try c.bool("mlp_bias", default: false)
-        guard heads % kvHeads == 0 else {
-            throw ModelError.invalidConfig(path: c.path, field: "num_key_value_heads", value: "\(kvHeads)",
-                                           expected: "a divisor of num_attention_heads (\(heads))")
-        }
-        if let scaling = c.json["rope_scaling"], !scaling.isNull {
-            throw ModelError.invalidConfig(path: c.path, field: "rope_scaling", value: scaling.serialized(), expected: "null (rope scaling is not supported)")
-        }
+        try c.requireDivisor("num_key_value_heads", kvHeads, of: "num_attention_heads", heads)
+        // Without an explicit head_dim, each head is hidden_size / num_attention_heads wide.
+        if try c.optionalInt("head_dim") == nil { try c.requireDivisor("num_attention_heads", heads, of: "hidden_size", width) }
+        try c.requireNull("rope_scaling", because: "rope scaling is not supported")
     }
 }
 

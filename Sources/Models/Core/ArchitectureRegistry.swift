@@ -12,13 +12,18 @@ public struct Architecture: Sendable {
     public let allowMissing: Set<String>
     /// Checkpoint keys the model does not need (buffers, unused heads).
     public let ignoreUnexpected: @Sendable (String) -> Bool
+    /// Adjusts a built model to its checkpoint before loading (e.g. BERT's optional "bert."
+    /// key prefix).
+    public let prepare: (@Sendable (any HookableModel, Checkpoint) -> Void)?
 
     public init(modelType: String, allowMissing: Set<String> = [], ignoreUnexpected: @escaping @Sendable (String) -> Bool = { _ in false },
+                prepare: (@Sendable (any HookableModel, Checkpoint) -> Void)? = nil,
                 build: @escaping @Sendable (ModelConfig) throws -> any HookableModel) {
         self.modelType = modelType
         self.build = build
         self.allowMissing = allowMissing
         self.ignoreUnexpected = ignoreUnexpected
+        self.prepare = prepare
     }
 }
 
@@ -59,7 +64,10 @@ public final class ArchitectureRegistry: Sendable {
         Architecture(modelType: "llama", ignoreUnexpected: { LlamaModel.isIgnorableBuffer($0) }) {
             LlamaModel(try LlamaConfiguration($0))
         },
-        Architecture(modelType: "bert", ignoreUnexpected: { BERTModel.isIgnorableKey($0) }) {
+        Architecture(modelType: "bert", ignoreUnexpected: { BERTModel.isIgnorableKey($0) }, prepare: { model, checkpoint in
+            // Checkpoints of BertModel name keys "embeddings…"; those of task heads "bert.embeddings…".
+            if let bert = model as? BERTModel, checkpoint.contains("bert.embeddings.word_embeddings.weight") { bert.keyPrefix = "bert." }
+        }) {
             BERTModel(try BERTConfiguration($0))
         },
         Architecture(modelType: "mlp") { MLPClassifier(try MLPClassifierConfiguration($0)) },
@@ -77,10 +85,8 @@ public enum ModelLoader {
         let config = try ModelConfig(path: folder + "/config.json")
         let architecture = try registry.architecture(for: try config.modelType())
         let model = try architecture.build(config)
-        if let bert = model as? BERTModel, try Checkpoint(path: folder).contains("bert.embeddings.word_embeddings.weight") {
-            bert.keyPrefix = "bert."
-        }
         let checkpoint = try Checkpoint(path: folder)
+        architecture.prepare?(model, checkpoint)
         let report = try model.load(from: checkpoint, strict: strict, allowMissing: architecture.allowMissing,
                                     ignoreUnexpected: architecture.ignoreUnexpected)
         model.freeze()

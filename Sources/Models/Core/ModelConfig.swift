@@ -73,6 +73,20 @@ public struct ModelConfig: @unchecked Sendable {
     }
 
     /// A required string.
+    /// Checks that `headsField` (value `heads`) divides `widthField` (value `width`).
+    public func requireDivisor(_ headsField: String, _ heads: Int, of widthField: String, _ width: Int) throws {
+        guard width % heads == 0 else {
+            throw ModelError.invalidConfig(path: path, field: headsField, value: "\(heads)", expected: "a divisor of \(widthField) (\(width))")
+        }
+    }
+
+    /// Rejects a non-null `field` (a feature this library does not implement).
+    public func requireNull(_ field: String, because reason: String) throws {
+        if let value = json[field], !value.isNull {
+            throw ModelError.invalidConfig(path: path, field: field, value: value.serialized(), expected: "null (\(reason))")
+        }
+    }
+
     public func string(_ field: String) throws -> String {
         guard let v = json[field]?.stringValue else { throw fail(field, json[field], "a string") }
         return v

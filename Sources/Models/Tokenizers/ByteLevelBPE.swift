@@ -11,6 +11,10 @@ public struct ByteLevelBPETokenizer: Tokenizer {
     let ranks: [SymbolPair: Int]
     /// Special tokens matched literally before pre-tokenization, longest first.
     let specialTokens: [(content: String, id: Int)]
+    /// The special tokens as code points, longest first (matched literally before BPE).
+    let specialScalars: [(scalars: [Unicode.Scalar], id: Int)]
+    /// One more than the largest id.
+    public let vocabularySize: Int
     let specialIds: Set<Int>
     public let paddingId: Int
 
@@ -81,11 +85,12 @@ public struct ByteLevelBPETokenizer: Tokenizer {
         for t in added { byId[t.id] = t.content }
         tokensById = byId
         specialTokens = added.filter(\.special).map { ($0.content, $0.id) }.sorted { $0.content.count > $1.content.count }
+        specialScalars = specialTokens.map { (Array($0.content.unicodeScalars), $0.id) }
+        vocabularySize = (byId.keys.max() ?? -1) + 1
         specialIds = Set(added.filter(\.special).map(\.id))
         paddingId = added.first(where: \.special)?.id ?? 0
     }
 
-    public var vocabularySize: Int { (tokensById.keys.max() ?? -1) + 1 }
 
     public func id(of token: String) -> Int? { vocabulary[token] ?? specialTokens.first { $0.content == token }?.id }
 
@@ -191,12 +196,9 @@ public struct ByteLevelBPETokenizer: Tokenizer {
         var start = 0, i = 0
         while i < scalars.count {
             var matched: (Int, Int)?
-            for (content, id) in specialTokens {
-                let cs = Array(content.unicodeScalars)
-                if i + cs.count <= scalars.count && Array(scalars[i..<(i + cs.count)]) == cs {
-                    matched = (cs.count, id)
-                    break
-                }
+            for (cs, id) in specialScalars where scalars[i...].starts(with: cs) {
+                matched = (cs.count, id)
+                break
             }
             if let (length, id) = matched {
                 if start < i { segments.append((start..<i, nil)) }

@@ -10,6 +10,8 @@ import Tensors
 public struct WordPieceTokenizer: Tokenizer {
     let vocabulary: [String: Int]
     let tokensById: [Int: String]
+    /// One more than the largest id.
+    public let vocabularySize: Int
     let unknownToken: String
     let continuationPrefix: String
     let maximumCharactersPerWord: Int
@@ -51,13 +53,13 @@ public struct WordPieceTokenizer: Tokenizer {
         var byId = Dictionary(vocabulary.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         for t in added { byId[t.id] = t.content }
         tokensById = byId
+        vocabularySize = (byId.keys.max() ?? -1) + 1
         specialIds = Set(added.filter(\.special).map(\.id))
         classifierId = vocabulary["[CLS]"]
         separatorId = vocabulary["[SEP]"]
         paddingId = vocabulary["[PAD]"] ?? 0
     }
 
-    public var vocabularySize: Int { (tokensById.keys.max() ?? -1) + 1 }
 
     public func id(of token: String) -> Int? { vocabulary[token] }
 
