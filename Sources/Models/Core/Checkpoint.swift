@@ -60,6 +60,9 @@ public final class Checkpoint {
     /// True when the checkpoint holds `name`.
     public func contains(_ name: String) -> Bool { fileForName[name] != nil }
 
+    /// The shape of `name` from the header, without reading its data.
+    public func shape(_ name: String) -> [Int]? { fileForName[name]?.entries[name]?.shape }
+
     /// The tensor `name` as Float32.
     public func tensor(_ name: String) throws -> Tensor {
         guard let file = fileForName[name] else { throw SafeTensorsError.missingTensor(name: name, path: location) }

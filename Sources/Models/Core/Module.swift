@@ -46,26 +46,28 @@ extension Module {
     @discardableResult
     public func load(from checkpoint: Checkpoint, strict: Bool = true, allowMissing: Set<String> = [],
                      ignoreUnexpected: (String) -> Bool = { _ in false }) throws -> LoadReport {
+        // Names and shapes are checked from the headers first, so a strict load that fails
+        // changes nothing; tensors are then read and assigned one at a time (converted F16/BF16
+        // copies never pile up).
         var report = LoadReport()
-        var assignments: [(Parameter, Tensor)] = []
+        var assignments: [(key: String, parameter: Parameter)] = []
         var used = Set<String>()
         let optional = allowMissing.union(tiedKeys)
         for (key, parameter) in namedParameters {
-            guard checkpoint.contains(key) else {
+            guard let shape = checkpoint.shape(key) else {
                 if !optional.contains(key) { report.missing.append(key) }
                 continue
             }
             used.insert(key)
-            let tensor = try checkpoint.tensor(key)
-            guard tensor.shape == parameter.shape else {
-                report.misshaped.append(.init(key: key, expected: parameter.shape, found: tensor.shape))
+            guard shape == parameter.shape else {
+                report.misshaped.append(.init(key: key, expected: parameter.shape, found: shape))
                 continue
             }
-            assignments.append((parameter, tensor))
+            assignments.append((key, parameter))
         }
         report.unexpected = checkpoint.names.filter { !used.contains($0) && !ignoreUnexpected($0) }.sorted()
         if strict && !report.isClean { throw ModelError.checkpointMismatch(report) }
-        for (parameter, tensor) in assignments { parameter.assign(tensor) }
+        for (key, parameter) in assignments { parameter.assign(try checkpoint.tensor(key)) }
         return report
     }
 
