@@ -65,6 +65,14 @@ import Testing
         let sum = big + other
         #expect(sum.shape == [3, 2, 4, 5])
         #expect(abs(sum[2, 1, 3, 4] - (big[2, 0, 3, 4] + other[1, 0, 4])) < 1e-6)
+        // Views read in place (narrowed, broadcast, offset) give what their copies give.
+        let fused = Tensor.randomNormal([2, 3, 12], seed: 3)
+        let q = fused.narrowed(2, start: 4, length: 4), k = fused.narrowed(2, start: 8, length: 4)
+        #expect((q * k).scalars == (q.contiguous() * k.contiguous()).scalars)
+        let stretched = Tensor.randomNormal([1, 3, 1], seed: 4).broadcast(to: [2, 3, 4])
+        #expect((q + stretched).scalars == (q.contiguous() + stretched.contiguous()).scalars)
+        let columns = Tensor.randomNormal([4, 6], seed: 5).narrowed(0, start: 1, length: 2)  // offset rows
+        #expect((columns - Tensor([1, 2, 3, 4, 5, 6])).scalars == (columns.contiguous() - Tensor([1, 2, 3, 4, 5, 6])).scalars)
     }
 
     @Test func reductions() {

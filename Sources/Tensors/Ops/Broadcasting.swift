@@ -19,12 +19,12 @@ public enum Broadcasting {
         return out
     }
 
-    /// Strides that read a contiguous tensor of `shape` as if it had `target` shape.
-    static func strides(of shape: [Int], broadcastTo target: [Int]) -> [Int] {
-        let own = Tensor.contiguousStrides(for: shape)
+    /// Strides that read a tensor of `shape` laid out with `strides` as if it had the
+    /// (trailing-aligned) `target` shape: leading and stretched dimensions get stride 0.
+    static func strides(shape: [Int], strides: [Int], to target: [Int]) -> [Int] {
         let pad = target.count - shape.count
         return (0..<target.count).map { i in
-            i < pad ? 0 : (shape[i - pad] == 1 && target[i] != 1 ? 0 : own[i - pad])
+            i < pad ? 0 : (shape[i - pad] == 1 && target[i] != 1 ? 0 : strides[i - pad])
         }
     }
 }
@@ -36,12 +36,9 @@ extension Tensor {
         guard let result = Broadcasting.shape(shape, target), result == target else {
             preconditionFailure("cannot broadcast shape \(shape) to \(target)")
         }
-        let pad = target.count - rank
         var view = self
         view.shape = target
-        view.strides = (0..<target.count).map { i in
-            i < pad ? 0 : (shape[i - pad] == 1 && target[i] != 1 ? 0 : strides[i - pad])
-        }
+        view.strides = Broadcasting.strides(shape: shape, strides: strides, to: target)
         view.gradNode = nil
         let original = shape
         return view.recordingGradient(inputs: [self]) { grad, _ in [grad.summed(toShape: original)] }

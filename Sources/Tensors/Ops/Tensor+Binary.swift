@@ -7,31 +7,37 @@ extension Tensor {
         guard let outShape = Broadcasting.shape(a.shape, b.shape) else {
             preconditionFailure("shapes \(a.shape) and \(b.shape) cannot be broadcast together")
         }
-        let ca = a.contiguousData(), cb = b.contiguousData()
+        // Views are read in place unless their innermost stride is neither dense nor repeated.
+        func operand(_ t: Tensor) -> Tensor {
+            if t.isContiguous { return t.detached() }
+            guard let d = t.shape.lastIndex(where: { $0 != 1 }), t.strides[d] > 1 else { return t.detached() }
+            return t.contiguousData()
+        }
+        let ca = operand(a), cb = operand(b)
         let out = Tensor(uninitializedShape: outShape)
         let n = out.count
         let ap = ca.basePointer, bp = cb.basePointer, op32 = Int32(op.rawValue)
         let dst = out.storage.pointer
-        if ca.shape == outShape && cb.shape == outShape {
+        if ca.isContiguous && cb.isContiguous && ca.shape == outShape && cb.shape == outShape {
             Parallel.forRanges(n) { r in
                 ik_binary(op32, ap + r.lowerBound, 1, bp + r.lowerBound, 1, dst + r.lowerBound, r.count)
             }
             return out
         }
-        if cb.count == 1 && ca.shape == outShape {
+        if cb.count == 1 && ca.isContiguous && ca.shape == outShape {
             Parallel.forRanges(n) { r in
                 ik_binary(op32, ap + r.lowerBound, 1, bp, 0, dst + r.lowerBound, r.count)
             }
             return out
         }
-        if ca.count == 1 && cb.shape == outShape {
+        if ca.count == 1 && cb.isContiguous && cb.shape == outShape {
             Parallel.forRanges(n) { r in
                 ik_binary(op32, ap, 0, bp + r.lowerBound, 1, dst + r.lowerBound, r.count)
             }
             return out
         }
-        let sa = Broadcasting.strides(of: ca.shape, broadcastTo: outShape)
-        let sb = Broadcasting.strides(of: cb.shape, broadcastTo: outShape)
+        let sa = Broadcasting.strides(shape: ca.shape, strides: ca.strides, to: outShape)
+        let sb = Broadcasting.strides(shape: cb.shape, strides: cb.strides, to: outShape)
         // The innermost run of dimensions that each operand reads either densely (stride 1) or
         // as one repeated value (stride 0); the kernel runs over that run, an odometer over the rest.
         let rank = outShape.count

@@ -180,10 +180,6 @@ extension Tensor {
 
     /// Strides of `t`'s batch dimensions broadcast to `batch` (0 where broadcast).
     static func batchStrides(_ t: Tensor, _ batch: [Int]) -> [Int] {
-        let own = Array(t.shape.dropLast(2)), ownStrides = Array(t.strides.dropLast(2))
-        let pad = batch.count - own.count
-        return (0..<batch.count).map { i in
-            i < pad ? 0 : (own[i - pad] == 1 ? 0 : ownStrides[i - pad])
-        }
+        Broadcasting.strides(shape: Array(t.shape.dropLast(2)), strides: Array(t.strides.dropLast(2)), to: batch)
     }
 }
