@@ -96,9 +96,11 @@ enum GoldenRunner {
         case "minilm-golden/v1": return MiniLMGoldenCases(data).runAll()
         case "bpe-golden/v1": return BPEGoldenCases(data).runAll()
         default:
+            let reason = LaterCapabilities.manifestFormats[data.format].map { "needs \($0)" }
+                ?? "manifest format '\(data.format)' is not known to this suite"
             return data.cases.map { c in
                 GoldenResult(name: c["name"]?.stringValue ?? "?", kind: c["kind"]?.stringValue ?? "?", status: "skipped",
-                             reason: "manifest format '\(data.format)' is not known to this suite", maxAbsError: nil)
+                             reason: reason, maxAbsError: nil)
             }
         }
     }

@@ -16,6 +16,8 @@ struct PyveneGoldenCases {
     func runAll() -> [GoldenResult] {
         data.cases.map { c in
             GoldenRunner.result(c) {
+                try LaterCapabilities.checkModel(data)
+                try LaterCapabilities.checkInterventions(c)
                 let model: any HookableModel
                 do { model = try self.model.get() } catch let ModelError.unknownModelType(type, known) {
                     throw GoldenSkip("model family '\(type)' is not supported (supported: \(known.joined(separator: ", ")))")
