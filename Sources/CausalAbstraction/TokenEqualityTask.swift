@@ -41,8 +41,8 @@ public struct TokenEqualityTask: Sendable {
     public func tokens(_ rows: [[Int]]) -> IndexTensor { IndexTensor(shape: [rows.count, 4], values: Array(rows.joined())) }
 
     /// A small GPT-2 (width 64, 2 layers, 4 heads) trained on the task.
-    public func trainModel(examples: Int = 20_000, epochs: Int = 10, seed: UInt64) throws -> (model: GPT2Model, accuracy: Double) {
-        let model = GPT2Model(GPT2Configuration(vocabularySize: vocabularySize, positions: 4, width: 64, layers: 2, heads: 4))
+    public func trainModel(examples: Int = 20_000, epochs: Int = 10, seed: UInt64) throws -> (model: DecoderModel, accuracy: Double) {
+        let model = try GPT2Family.model(GPT2Family.config(vocabularySize: vocabularySize, positions: 4, width: 64, layers: 2, heads: 4))
         model.initializeRandomly(seed: seed, std: 0.05)
         let train = sample(examples, seed: seed &+ 1).map(\.base)
         try ClassifierFitting.fit(model, count: train.count, input: { .tokens(self.tokens($0.map { train[$0] })) }, labels: train.map(answer),

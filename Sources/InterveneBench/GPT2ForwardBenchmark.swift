@@ -8,7 +8,7 @@ import Tensors
 /// run-with-cache of all 12 block outputs, and KV-cache greedy generation.
 enum GPT2ForwardBenchmark {
     static func run(reps: Int) throws -> [String: Any] {
-        let model = GPT2Model(.small)
+        let model = try GPT2Family.model(GPT2Family.small)
         model.initializeRandomly(seed: 0)
         let batch = 8, length = 64
         var g = RandomGenerator(seed: 1)

@@ -40,7 +40,7 @@ enum TrainingBenchmarks {
     /// GPT-2 (n_embd 256, 4 layers, 8 heads, vocabulary 50257), frozen; Boundless DAS at layer 2
     /// block_output position 15; batch 16 × 16; forward + cross-entropy + backward + Adam.
     static func boundlessStep(reps: Int) throws -> [String: Any] {
-        let model = GPT2Model(GPT2Configuration(vocabularySize: 50257, positions: 1024, width: 256, layers: 4, heads: 8))
+        let model = try GPT2Family.model(GPT2Family.config(vocabularySize: 50257, positions: 1024, width: 256, layers: 4, heads: 8))
         model.initializeRandomly(seed: 0)
         model.freeze()
         let config = IntervenableConfig(RepresentationConfig(layer: 2, component: .blockOutput), interventionType: "BoundlessRotatedSpaceIntervention")

@@ -88,10 +88,22 @@ struct PyveneGoldenCases {
             guard let i = setup.representationIndex(forKey: key, entry: entry), let k = collectors.firstIndex(of: i) else {
                 throw GoldenSkip("expected key '\(key)' matches no collect representation")
             }
-            try comparator.check(key, out.collected[k], expected: entry, in: data)
+            try comparator.check(key, try pyveneView(out.collected[k], entry: entry, representation: setup.representations[i]),
+                                 expected: entry, in: data)
         }
         try comparator.verdict()
         return comparator.maxAbsError
+    }
+
+    /// pyvene gathers a "pos" unit with an index expanded to the representation's component_dim,
+    /// so where a site is wider than that (Gemma 2's query and attention-value outputs: H·hd = 48
+    /// against hidden_size 32) it collects only the first component_dim features. Intervene
+    /// collects the whole activation; the golden prefix is compared against the same prefix.
+    func pyveneView(_ collected: Tensor, entry: JSONValue, representation r: JSONValue) throws -> Tensor {
+        guard let name = entry["tensor"]?.stringValue, let expected = try? data.tensor(name), let dim = r["component_dim"]?.intValue,
+              expected.rank == collected.rank, let last = expected.shape.last, last == dim, last < collected.shape[collected.rank - 1]
+        else { return collected }
+        return collected.narrowed(collected.rank - 1, start: 0, length: last)
     }
 
     func intervene(_ c: JSONValue, _ model: any HookableModel) throws -> Float? {

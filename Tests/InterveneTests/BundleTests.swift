@@ -7,7 +7,7 @@ import Tensors
 @Suite(.serialized) struct BundleTests {
     func folder() -> String { NSTemporaryDirectory() + "intervene-bundle-\(UUID().uuidString)" }
 
-    func trainedIntervenable(_ model: GPT2Model) throws -> IntervenableModel {
+    func trainedIntervenable(_ model: DecoderModel) throws -> IntervenableModel {
         let config = IntervenableConfig(representations: [
             RepresentationConfig(layer: 1, component: .blockOutput, interventionType: "BoundlessRotatedSpaceIntervention"),
             RepresentationConfig(layer: 0, component: .mlpOutput, lowRankDimension: 3, interventionType: "LowRankRotatedSpaceIntervention"),

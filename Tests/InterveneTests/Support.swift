@@ -4,8 +4,8 @@ import Models
 import Tensors
 
 /// A tiny random GPT-2 (width 16, 2 layers, 2 heads, vocabulary 40, 24 positions).
-func tinyGPT2(seed: UInt64 = 1) -> GPT2Model {
-    let model = GPT2Model(GPT2Configuration(vocabularySize: 40, positions: 24, width: 16, layers: 2, heads: 2))
+func tinyGPT2(seed: UInt64 = 1) -> DecoderModel {
+    let model = try! GPT2Family.model(GPT2Family.config(vocabularySize: 40, positions: 24, width: 16, layers: 2, heads: 2))
     model.initializeRandomly(seed: seed, std: 0.3)
     return model
 }

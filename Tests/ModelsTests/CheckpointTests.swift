@@ -5,11 +5,11 @@ import Tensors
 
 @Suite struct CheckpointTests {
     /// Saves a model into a folder with a config.json.
-    func savedGPT2(_ model: GPT2Model) throws -> String {
+    func savedGPT2(_ model: DecoderModel) throws -> String {
         let folder = temporaryFolder("gpt2")
-        let c = model.configuration
+        let c = model.config
         write("""
-        {"model_type": "gpt2", "vocab_size": \(c.vocabularySize), "n_positions": \(c.positions), "n_embd": \(c.width),
+        {"model_type": "gpt2", "vocab_size": \(c.vocabularySize), "n_positions": \(c.contextLength), "n_embd": \(c.width),
          "n_layer": \(c.layers), "n_head": \(c.heads), "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5}
         """, to: folder + "/config.json")
         try model.save(to: folder + "/model.safetensors")
@@ -91,8 +91,8 @@ import Tensors
 
     /// Config values the architectures cannot honour are named with the field and what is allowed.
     @Test func unsupportedConfigValuesAreNamed() throws {
-        func llama(_ extra: String) throws -> LlamaConfiguration {
-            try LlamaConfiguration(ModelConfig(json: try JSONValue.parse("""
+        func llama(_ extra: String) throws -> DecoderConfig {
+            try LlamaFamilies.llama.config(ModelConfig(json: try JSONValue.parse("""
             {"model_type": "llama", "vocab_size": 30, "max_position_embeddings": 32, "hidden_size": 10, "num_hidden_layers": 1,
              "intermediate_size": 8, \(extra)}
             """).objectValue!))
@@ -100,12 +100,20 @@ import Tensors
         #expect(throws: ModelError.invalidConfig(path: "config.json", field: "num_attention_heads", value: "4", expected: "a divisor of hidden_size (10)")) {
             try llama(#""num_attention_heads": 4"#)
         }
-        #expect(try llama(#""num_attention_heads": 4, "head_dim": 3"#).headDim == 3)  // explicit head width is allowed
+        #expect(try llama(#""num_attention_heads": 4, "head_dim": 4"#).headDim == 4)  // explicit head width is allowed
+        #expect(throws: ModelError.invalidConfig(path: "config.json", field: "head_dim", value: "3",
+                                                 expected: "an even head width (rotary embeddings rotate pairs of features)")) {
+            try llama(#""num_attention_heads": 4, "head_dim": 3"#)
+        }
         #expect(throws: ModelError.invalidConfig(path: "config.json", field: "num_key_value_heads", value: "3", expected: "a divisor of num_attention_heads (5)")) {
             try llama(#""num_attention_heads": 5, "num_key_value_heads": 3"#)
         }
-        do { _ = try llama(#""num_attention_heads": 5, "rope_scaling": {"type": "linear", "factor": 2}"#); Issue.record("expected an error") }
-        catch let ModelError.invalidConfig(_, field, _, expected) { #expect(field == "rope_scaling" && expected.hasPrefix("null")) }
+        #expect(try llama(#""num_attention_heads": 5, "rope_scaling": {"type": "linear", "factor": 2}"#).positions
+                == .rotary(RotaryOptions(dimensions: 2, theta: 10000, scaling: .linear(factor: 2))))
+        do { _ = try llama(#""num_attention_heads": 5, "rope_scaling": {"rope_type": "yarn", "factor": 2}"#); Issue.record("expected an error") }
+        catch let ModelError.invalidConfig(path, field, value, expected) {
+            #expect(path == "config.json rope_scaling" && field == "rope_type" && value == "\"yarn\"" && expected == "one of default, linear, dynamic, llama3")
+        }
     }
 
     @Test func malformedConfigNamesTheField() throws {
@@ -139,9 +147,9 @@ import Tensors
     @Test func tiedLlamaCheckpointsLoadWithoutTheirHead() throws {
         let model = try tinyLlama()
         let folder = temporaryFolder("llama")
-        let c = model.configuration
+        let c = model.config
         write("""
-        {"model_type": "llama", "vocab_size": \(c.vocabularySize), "max_position_embeddings": \(c.positions), "hidden_size": \(c.width),
+        {"model_type": "llama", "vocab_size": \(c.vocabularySize), "max_position_embeddings": \(c.contextLength), "hidden_size": \(c.width),
          "num_hidden_layers": \(c.layers), "num_attention_heads": \(c.heads), "num_key_value_heads": \(c.kvHeads),
          "intermediate_size": \(c.intermediate), "rms_norm_eps": 1e-5, "tie_word_embeddings": true}
         """, to: folder + "/config.json")
@@ -160,7 +168,7 @@ import Tensors
          "num_attention_heads": 4, "intermediate_size": 24, "rotary_pct": 0.5, "use_parallel_residual": false,
          "tie_word_embeddings": true}
         """
-        let neox = GPTNeoXModel(try GPTNeoXConfiguration(ModelConfig(json: try JSONValue.parse(neoxJSON).objectValue!)))
+        let neox = try GPTNeoXFamily.family.model(ModelConfig(json: try JSONValue.parse(neoxJSON).objectValue!))
         neox.initializeRandomly(seed: 4, std: 0.2)
         let llama = try tinyLlama()
         let input = ModelInput.tokens(ids([[1, 2, 3, 4], [5, 6, 7, 8]]))

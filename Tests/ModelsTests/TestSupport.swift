@@ -15,20 +15,20 @@ func write(_ text: String, to path: String) {
 }
 
 /// A tiny random GPT-2 (width 16, 2 layers, 2 heads, vocabulary 40, 24 positions).
-func tinyGPT2(seed: UInt64 = 1) -> GPT2Model {
-    let model = GPT2Model(GPT2Configuration(vocabularySize: 40, positions: 24, width: 16, layers: 2, heads: 2))
+func tinyGPT2(seed: UInt64 = 1) -> DecoderModel {
+    let model = try! GPT2Family.model(GPT2Family.config(vocabularySize: 40, positions: 24, width: 16, layers: 2, heads: 2))
     model.initializeRandomly(seed: seed, std: 0.2)
     return model
 }
 
 /// A tiny random Llama with grouped-query attention (4 heads, 2 kv heads).
-func tinyLlama(seed: UInt64 = 2) throws -> LlamaModel {
+func tinyLlama(seed: UInt64 = 2) throws -> DecoderModel {
     let json = """
     {"model_type": "llama", "vocab_size": 30, "max_position_embeddings": 32, "hidden_size": 16, "num_hidden_layers": 2,
      "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 24, "rms_norm_eps": 1e-5, "rope_theta": 10000,
      "tie_word_embeddings": true}
     """
-    let model = LlamaModel(try LlamaConfiguration(ModelConfig(json: try JSONValue.parse(json).objectValue!)))
+    let model = try LlamaFamilies.llama.model(ModelConfig(json: try JSONValue.parse(json).objectValue!))
     model.initializeRandomly(seed: seed, std: 0.2)
     return model
 }

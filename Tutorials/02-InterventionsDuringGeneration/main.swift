@@ -13,7 +13,7 @@ let start = 10, length = 12
 var g = RandomGenerator(seed: 0)
 @MainActor func sequence(odd: Bool) -> [Int] { [start] + (0..<(length - 1)).map { _ in 2 * g.nextInt(below: 5) + (odd ? 1 : 0) } }
 let corpus = (0..<4_000).map { _ in sequence(odd: g.nextUniform() < 0.5) }
-let model = GPT2Model(GPT2Configuration(vocabularySize: 11, positions: 32, width: 48, layers: 2, heads: 4))
+let model = try GPT2Family.model(GPT2Family.config(vocabularySize: 11, positions: 32, width: 48, layers: 2, heads: 4))
 model.initializeRandomly(seed: 1, std: 0.05)
 try LanguageModelFitting.fit(model, sequences: corpus, epochs: 3, learningRate: 3e-3, seed: 2)
 

@@ -8,6 +8,10 @@ struct AttentionCore {
     let kvHeads: Int
     let scale: Float
     let causal: Bool
+    /// Sliding window (query i sees keys i − W < j ≤ i); nil: none.
+    var window: Int? = nil
+    /// Score soft-cap c: s ← c·tanh(s / c) before the mask; nil: none.
+    var softCap: Float? = nil
 
     /// q (B, S, H·hd) and k, v (B, S, Hkv·hd) of the new tokens → merged context (B, S, H·hd).
     func callAsFunction(layer: Int, query q: Tensor, key k: Tensor, value v: Tensor, options: ForwardOptions) throws -> Tensor {
@@ -15,13 +19,14 @@ struct AttentionCore {
         if let cache = options.cache {
             (keys, values) = try cache.append(layer: layer, keys: k, values: v)
         }
-        let mask = AttentionMask(causal: causal, keyPadding: options.attentionMask)
+        let mask = AttentionMask(causal: causal, keyPadding: options.attentionMask, window: window)
         if let pad = options.attentionMask {
             guard pad.count == q.shape[0], pad.allSatisfy({ $0.count == keys.shape[1] }) else {
                 throw ModelError.invalidInput("attention mask must be (B, S_total) = (\(q.shape[0]), \(keys.shape[1]))")
             }
         }
-        var probabilities = Attention.probabilities(query: q, key: keys, heads: heads, kvHeads: kvHeads, scale: scale, mask: mask)
+        var probabilities = Attention.probabilities(query: q, key: keys, heads: heads, kvHeads: kvHeads, scale: scale, mask: mask,
+                                                  softCap: softCap)
         options.hooks(layer, .attentionWeight, &probabilities)
         var context = Attention.context(probabilities: probabilities, value: values, kvHeads: kvHeads)
         options.hooks(layer, .attentionValueOutput, &context)

@@ -54,16 +54,7 @@ public final class ArchitectureRegistry: Sendable {
     /// Registered model types, sorted.
     public var modelTypes: [String] { entries.withLock { $0.keys.sorted() } }
 
-    static let builtIn: [Architecture] = [
-        Architecture(modelType: "gpt2", ignoreUnexpected: { GPT2Model.isIgnorableBuffer($0) }) {
-            GPT2Model(try GPT2Configuration($0))
-        },
-        Architecture(modelType: "gpt_neox", ignoreUnexpected: { GPTNeoXModel.isIgnorableBuffer($0) }) {
-            GPTNeoXModel(try GPTNeoXConfiguration($0))
-        },
-        Architecture(modelType: "llama", ignoreUnexpected: { LlamaModel.isIgnorableBuffer($0) }) {
-            LlamaModel(try LlamaConfiguration($0))
-        },
+    static let builtIn: [Architecture] = DecoderFamily.builtIn.map(\.architecture) + [
         Architecture(modelType: "bert", ignoreUnexpected: { BERTModel.isIgnorableKey($0) }, prepare: { model, checkpoint in
             // Checkpoints of BertModel name keys "embeddings…"; those of task heads "bert.embeddings…".
             if let bert = model as? BERTModel, checkpoint.contains("bert.embeddings.word_embeddings.weight") { bert.keyPrefix = "bert." }

@@ -32,7 +32,8 @@ public struct ModelConfig: @unchecked Sendable {
     /// The `model_type` field.
     public func modelType() throws -> String { try string("model_type") }
 
-    func fail(_ field: String, _ value: JSONValue?, _ expected: String) -> ModelError {
+    /// The typed error for `field` holding `value` (nil: missing) where `expected` is allowed.
+    public func fail(_ field: String, _ value: JSONValue?, _ expected: String) -> ModelError {
         .invalidConfig(path: path, field: field, value: value.map { $0.serialized() } ?? "missing", expected: expected)
     }
 
@@ -62,6 +63,13 @@ public struct ModelConfig: @unchecked Sendable {
             throw fail(field, nil, "a number")
         }
         guard let v = raw.doubleValue, v >= minimum, v.isFinite else { throw fail(field, raw, "a finite number ≥ \(minimum)") }
+        return Float(v)
+    }
+
+    /// A number > 0, or nil when absent or null.
+    public func optionalPositiveFloat(_ field: String) throws -> Float? {
+        guard let raw = json[field], !raw.isNull else { return nil }
+        guard let v = raw.doubleValue, v > 0, v.isFinite else { throw fail(field, raw, "a finite number > 0 or null") }
         return Float(v)
     }
 

@@ -7,11 +7,15 @@ public struct AttentionMask: Sendable {
     public var causal: Bool
     /// Per example, per key position: true to attend, false to mask (padding). nil: all keys.
     public var keyPadding: [[Bool]]?
+    /// Sliding window W: the query at position i sees only keys j with i − W < j ≤ i (with
+    /// `causal`). nil: no window.
+    public var window: Int?
 
     /// A mask description.
-    public init(causal: Bool, keyPadding: [[Bool]]? = nil) {
+    public init(causal: Bool, keyPadding: [[Bool]]? = nil, window: Int? = nil) {
         self.causal = causal
         self.keyPadding = keyPadding
+        self.window = window
     }
 }
 
@@ -37,9 +41,10 @@ public enum Attention {
         t.strides[2] == 1 ? t.detached() : t.contiguousData()
     }
 
-    /// Attention probabilities P = softmax(scale · Q Kᵀ + mask), shape (B, H, Sq, Sk).
+    /// Attention probabilities P = softmax(cap(scale · Q Kᵀ) + mask), shape (B, H, Sq, Sk), where
+    /// cap(s) = c·tanh(s / c) with `softCap` c (Gemma 2) and the identity without.
     public static func probabilities(query: Tensor, key: Tensor, heads: Int, kvHeads: Int, scale: Float,
-                                     mask: AttentionMask) -> Tensor {
+                                     mask: AttentionMask, softCap: Float? = nil) -> Tensor {
         precondition(query.rank == 3 && key.rank == 3, "attention expects (B, S, H·hd) query and key")
         let batch = query.shape[0], sq = query.shape[1], sk = key.shape[1]
         let headDim = query.shape[2] / heads
@@ -50,18 +55,27 @@ public enum Attention {
         let out = Tensor(uninitializedShape: [batch, heads, sq, sk])
         let dst = out.storage.pointer
         let pad = mask.keyPadding
+        // tanh(s / c) of every score, kept for the backward pass of the cap.
+        let capped: Tensor? = softCap.map { _ in Tensor(uninitializedShape: [batch, heads, sq, sk]) }
         // One (batch, head) at a time: OpenBLAS threads each product.
         for bh in 0..<(batch * heads) {
             let b = bh / heads, h = bh % heads
             let scores = dst + bh * sq * sk
             let kT = transposedOperand(head(k, batch: b, head: h / group, headDim: headDim))
             BLAS.gemm(head(q, batch: b, head: h, headDim: headDim), kT, into: scores, ldc: sk, alpha: scale)
-            applyMask(scores, queries: sq, keys: sk, causal: mask.causal, padding: pad?[b])
+            if let softCap, let capped {
+                let t = capped.storage.pointer + bh * sq * sk
+                ik_affine(scores, 1 / softCap, 0, t, sq * sk)
+                ik_unary(Int32(IK_TANH.rawValue), t, t, sq * sk)
+                ik_affine(t, softCap, 0, scores, sq * sk)
+            }
+            applyMask(scores, queries: sq, keys: sk, causal: mask.causal, window: mask.window, padding: pad?[b])
             ik_softmax_rows(scores, scores, sq, sk)
         }
         let qd = q, kd = k
         return out.recordingGradient(inputs: [query, key]) { [out] g, needs in
-            let dScores = Tensor.softmaxBackward(y: out, grad: g)
+            var dScores = Tensor.softmaxBackward(y: out, grad: g)
+            if let capped { dScores = dScores * (1 - capped.square()) }  // d(c·tanh(s/c))/ds = 1 − tanh²
             // Every (b, h) block of dQ is written once (beta 0); dK blocks sum over a kv group.
             let dq: Tensor? = needs[0] ? Tensor(uninitializedShape: [batch, sq, heads * headDim]) : nil
             let dk: Tensor? = needs[1] ? Tensor.zeros([batch, sk, kvHeads * headDim]) : nil
@@ -134,14 +148,21 @@ public enum Attention {
 
     /// Sets masked scores to −∞ (exact zeros after softmax).
     static func applyMask(_ scores: UnsafeMutablePointer<Float>, queries sq: Int, keys sk: Int, causal: Bool,
-                          padding: [Bool]?) {
+                          window: Int?, padding: [Bool]?) {
+        let shift = sk - sq
         if causal {
-            let shift = sk - sq
             for i in 0..<sq {
                 let firstHidden = i + shift + 1
                 if firstHidden < sk {
                     (scores + i * sk + firstHidden).update(repeating: -.infinity, count: sk - firstHidden)
                 }
+            }
+        }
+        if let window {
+            // Query i (absolute position i + shift) sees keys j > i + shift − W.
+            for i in 0..<sq {
+                let firstSeen = Swift.min(Swift.max(i + shift - window + 1, 0), sk)
+                if firstSeen > 0 { (scores + i * sk).update(repeating: -.infinity, count: firstSeen) }
             }
         }
         if let padding {

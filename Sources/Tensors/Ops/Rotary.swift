@@ -14,18 +14,36 @@ public struct RotaryEmbedding: Sendable {
     public let headDim: Int
     /// The frequency base θ (10000 in most models).
     public let base: Float
-    /// 1 / base^(2i / rotaryDim) for i < rotaryDim / 2, computed in Float32 as Hugging Face does.
+    /// How frequencies are rescaled for long contexts.
+    public let scaling: RopeScaling
+    /// 1 / base^(2i / rotaryDim) for i < rotaryDim / 2, computed in Float32 as Hugging Face does,
+    /// then rescaled by `scaling` where that does not depend on the sequence length.
     let inverseFrequencies: [Float]
 
     /// Rotary embeddings over the first `rotaryDim` of `headDim` features.
-    public init(rotaryDim: Int, headDim: Int, base: Float) {
+    public init(rotaryDim: Int, headDim: Int, base: Float, scaling: RopeScaling = .none) {
         precondition(rotaryDim % 2 == 0 && rotaryDim <= headDim, "rotary dimension \(rotaryDim) must be even and ≤ \(headDim)")
         self.rotaryDim = rotaryDim
         self.headDim = headDim
         self.base = base
-        inverseFrequencies = (0..<(rotaryDim / 2)).map { i in
-            1 / Float(Foundation.pow(Double(base), Double(Float(2 * i) / Float(rotaryDim))))
+        self.scaling = scaling
+        inverseFrequencies = scaling.rescaled(RotaryEmbedding.frequencies(base: base, dimensions: rotaryDim))
+    }
+
+    /// 1 / base^(2i / dimensions).
+    static func frequencies(base: Float, dimensions: Int) -> [Float] {
+        (0..<(dimensions / 2)).map { i in
+            1 / Float(Foundation.pow(Double(base), Double(Float(2 * i) / Float(dimensions))))
         }
+    }
+
+    /// The frequencies for a pass whose largest position is `maxPosition` (only dynamic scaling
+    /// depends on it: past the original context the base grows with the sequence length).
+    func frequencies(maxPosition: Int) -> [Float] {
+        guard case .dynamic(let factor, let original) = scaling, maxPosition + 1 > original else { return inverseFrequencies }
+        let length = Double(maxPosition + 1), d = Double(rotaryDim)
+        let grown = Double(base) * Foundation.pow(Double(factor) * length / Double(original) - (Double(factor) - 1), d / (d - 2))
+        return RotaryEmbedding.frequencies(base: Float(grown), dimensions: rotaryDim)
     }
 
     /// cos and sin of every (example, position, frequency) for positions (B, S): compute once
@@ -33,6 +51,7 @@ public struct RotaryEmbedding: Sendable {
     /// same positions share one table.
     public func tables(_ positions: [[Int]]) -> RotaryTables {
         let half = rotaryDim / 2
+        let inverseFrequencies = frequencies(maxPosition: positions.joined().max() ?? 0)
         var rows: [Int] = []
         var cos: [Float] = [], sin: [Float] = []
         var seen: [[Int]: Int] = [:]
@@ -110,4 +129,37 @@ public struct RotaryTables: Sendable {
     let tableOfExample: [Int]
     /// (tables, length, half) cosines and sines.
     let cos: [Float], sin: [Float]
+}
+
+/// How rotary frequencies are rescaled for contexts longer than a model was trained on
+/// (Hugging Face's `rope_scaling`).
+public enum RopeScaling: Sendable, Equatable {
+    /// Frequencies as computed.
+    case none
+    /// Every frequency divided by `factor` (position interpolation).
+    case linear(factor: Float)
+    /// NTK-aware: when a pass reaches length L > `originalMaxPositions`, the base becomes
+    /// θ · (factor · L / original − (factor − 1))^(d / (d − 2)).
+    case dynamic(factor: Float, originalMaxPositions: Int)
+    /// Llama 3.1: wavelengths λ = 2π / f longer than original / lowFrequencyFactor are divided by
+    /// `factor`, shorter than original / highFrequencyFactor are kept, and those between are
+    /// blended: f' = (1 − s) f / factor + s f with s = (original / λ − low) / (high − low).
+    case llama3(factor: Float, lowFrequencyFactor: Float, highFrequencyFactor: Float, originalMaxPositions: Int)
+
+    /// Frequencies rescaled where that does not depend on the sequence length.
+    func rescaled(_ frequencies: [Float]) -> [Float] {
+        switch self {
+        case .none, .dynamic: return frequencies
+        case .linear(let factor): return frequencies.map { $0 / factor }
+        case .llama3(let factor, let low, let high, let original):
+            let lowWavelength = Float(original) / low, highWavelength = Float(original) / high
+            return frequencies.map { f in
+                let wavelength = 2 * Float.pi / f
+                let scaled = wavelength > lowWavelength ? f / factor : f
+                guard !(wavelength < highWavelength) && !(wavelength > lowWavelength) else { return scaled }
+                let smooth = (Float(original) / wavelength - low) / (high - low)
+                return (1 - smooth) * scaled / factor + smooth * scaled
+            }
+        }
+    }
 }

@@ -1,0 +1,58 @@
+import Tensors
+
+extension DecoderConfig {
+    /// Checks that the options fit together; throws `ModelError.invalidConfig` naming the field,
+    /// its value and what is allowed (a `DecoderConfig` built in Swift is user input too).
+    public func validate() throws {
+        func fail(_ field: String, _ value: Any, _ expected: String) -> ModelError {
+            .invalidConfig(path: "DecoderConfig(\(modelType))", field: field, value: "\(value)", expected: expected)
+        }
+        for (field, value) in [("vocabularySize", vocabularySize), ("width", width), ("layers", layers), ("heads", heads),
+                               ("kvHeads", kvHeads), ("headDim", headDim), ("intermediate", intermediate),
+                               ("contextLength", contextLength)] where value < 1 {
+            throw fail(field, value, "an integer ≥ 1")
+        }
+        guard heads % kvHeads == 0 else { throw fail("kvHeads", kvHeads, "a divisor of heads (\(heads))") }
+        if projection == .fusedPerHead && kvHeads != heads {
+            throw fail("kvHeads", kvHeads, "equal to heads (\(heads)) with the per-head fused projection")
+        }
+        guard norm.epsilon >= 0 && norm.epsilon.isFinite else { throw fail("norm.epsilon", norm.epsilon, "a finite number ≥ 0") }
+        if case .rotary(let r) = positions {
+            guard r.dimensions >= 0, r.dimensions <= headDim, r.dimensions % 2 == 0 else {
+                throw fail("positions.rotary.dimensions", r.dimensions, "an even number in 0...\(headDim) (headDim)")
+            }
+            guard r.theta > 0 && r.theta.isFinite else { throw fail("positions.rotary.theta", r.theta, "a finite number > 0") }
+            try validate(r.scaling, fail)
+        }
+        guard attention.windows.count <= layers else {
+            throw fail("attention.windows", attention.windows.count, "at most one window per layer (\(layers))")
+        }
+        if let bad = attention.windows.compactMap({ $0 }).first(where: { $0 < 1 }) {
+            throw fail("attention.windows", bad, "windows ≥ 1 or nil")
+        }
+        for (field, value) in [("attention.logitSoftCap", attention.logitSoftCap), ("attention.qkvClip", attention.qkvClip),
+                               ("finalLogitSoftCap", finalLogitSoftCap), ("embeddingScale", embeddingScale)] {
+            if let value, !(value > 0 && value.isFinite) { throw fail(field, value, "a finite number > 0 or nil") }
+        }
+        if case .inverseSquareRoot(let s) = attention.queryScale, !(s > 0 && s.isFinite) {
+            throw fail("attention.queryScale", s, "a finite number > 0")
+        }
+    }
+
+    private func validate(_ scaling: RopeScaling, _ fail: (String, Any, String) -> ModelError) throws {
+        switch scaling {
+        case .none: return
+        case .linear(let factor), .dynamic(let factor, _), .llama3(let factor, _, _, _):
+            guard factor >= 1 && factor.isFinite else { throw fail("positions.rotary.scaling.factor", factor, "a finite number ≥ 1") }
+        }
+        if case .dynamic(_, let original) = scaling, original < 1 {
+            throw fail("positions.rotary.scaling.originalMaxPositions", original, "an integer ≥ 1")
+        }
+        if case .llama3(_, let low, let high, let original) = scaling {
+            guard original >= 1 else { throw fail("positions.rotary.scaling.originalMaxPositions", original, "an integer ≥ 1") }
+            guard low > 0, high > low else {
+                throw fail("positions.rotary.scaling.highFrequencyFactor", high, "greater than lowFrequencyFactor (\(low)) > 0")
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import Tensors
+
+/// What every layer of one forward pass shares: the options (hooks, cache, masks) and the
+/// rotary angle tables, computed once per pass.
+struct DecoderPass {
+    let options: ForwardOptions
+    let rotary: RotaryEmbedding?
+    let rotaryTables: RotaryTables?
+    var hooks: (any ActivationHooks)? { options.hooks }
+}
+
+/// One transformer block. Every site of the site table is tapped here (or in the parts it
+/// calls), so a family gets every pyvene component by using this layer.
+///
+///     sequential:  x += attn(n₁(x));  x += mlp(n₂(x))
+///     parallel:    x += attn(n₁(x)) + mlp(n₂(x))
+///     sandwich:    x += n₂′(attn(n₁(x)));  x += n₄(mlp(n₃(x)))
+public final class DecoderLayer: Module {
+    let attentionNorm: DecoderNorm
+    /// nil when the MLP reads the attention norm's output (parallel residual with a shared norm).
+    let mlpNorm: DecoderNorm?
+    let postAttentionNorm, postMLPNorm: DecoderNorm?
+    let attention: AttentionProjections
+    let mlp: FeedForward
+    let residual: ResidualForm
+    let options: AttentionOptions
+    let core: AttentionCore
+    let keys: DecoderKeyMap
+
+    init(_ c: DecoderConfig, keys: DecoderKeyMap, index l: Int) {
+        attentionNorm = DecoderNorm(c.norm, width: c.width)
+        mlpNorm = c.residual == .parallel(sharedNorm: true) ? nil : DecoderNorm(c.norm, width: c.width)
+        let sandwich = c.residual == .sandwich
+        postAttentionNorm = sandwich ? DecoderNorm(c.norm, width: c.width) : nil
+        postMLPNorm = sandwich ? DecoderNorm(c.norm, width: c.width) : nil
+        attention = AttentionProjections(c, keys: keys)
+        mlp = FeedForward(c, keys: keys)
+        residual = c.residual
+        options = c.attention
+        var scale: Float
+        switch c.attention.queryScale {
+        case .inverseSquareRootHeadDim: scale = 1 / Float(c.headDim).squareRoot()
+        case .inverseSquareRoot(let s): scale = Float(1 / Double(s).squareRoot())
+        case .none: scale = 1
+        }
+        if c.attention.scaleByInverseLayerIndex { scale /= Float(l + 1) }
+        core = AttentionCore(heads: c.heads, kvHeads: c.kvHeads, scale: scale, causal: true,
+                             window: c.attention.window(layer: l), softCap: c.attention.logitSoftCap)
+        self.keys = keys
+    }
+
+    /// The block's output for its input x (B, S, D).
+    func callAsFunction(_ input: Tensor, layer l: Int, pass: DecoderPass) throws -> Tensor {
+        var x = input
+        pass.hooks(l, .blockInput, &x)
+        switch residual {
+        case .sequential, .sandwich:
+            x = x + (try attentionBranch(x, layer: l, pass: pass))
+            x = x + mlpBranch(x, layer: l, pass: pass)
+        case .parallel:
+            let attended = try attentionBranch(x, layer: l, pass: pass)
+            x = mlpBranch(x, layer: l, pass: pass) + attended + x
+        }
+        pass.hooks(l, .blockOutput, &x)
+        return x
+    }
+
+    /// attn(n₁(x)), post-normed in the sandwich form.
+    func attentionBranch(_ x: Tensor, layer l: Int, pass: DecoderPass) throws -> Tensor {
+        var a = attentionNorm(x)
+        pass.hooks(l, .attentionInput, &a)
+        var (q, k, v) = attention.project(a)
+        pass.hooks(l, .queryOutput, &q)
+        pass.hooks(l, .keyOutput, &k)
+        pass.hooks(l, .valueOutput, &v)
+        if let c = options.qkvClip {
+            q = q.clamped(min: -c, max: c)
+            k = k.clamped(min: -c, max: c)
+            v = v.clamped(min: -c, max: c)
+        }
+        if let rotary = pass.rotary, let tables = pass.rotaryTables, rotary.rotaryDim > 0 {
+            q = rotary.apply(q, tables: tables)
+            k = rotary.apply(k, tables: tables)
+        }
+        let context = try core(layer: l, query: q, key: k, value: v, options: pass.options)
+        var out = attention.output(context)
+        pass.hooks(l, .attentionOutput, &out)
+        return postAttentionNorm.map { $0(out) } ?? out
+    }
+
+    /// mlp(n₂(x)), post-normed in the sandwich form.
+    func mlpBranch(_ x: Tensor, layer l: Int, pass: DecoderPass) -> Tensor {
+        var m = (mlpNorm ?? attentionNorm)(x)
+        pass.hooks(l, .mlpInput, &m)
+        var out = mlp(m) { pass.hooks(l, .mlpActivation, &$0) }
+        pass.hooks(l, .mlpOutput, &out)
+        return postMLPNorm.map { $0(out) } ?? out
+    }
+
+    public func visitParameters(_ visit: (String, Parameter) -> Void) {
+        for part in keys.layerOrder {
+            switch part {
+            case .attentionNorm: Models.visit(attentionNorm, prefix: keys.attentionNorm, visit)
+            case .mlpNorm: if let mlpNorm { Models.visit(mlpNorm, prefix: keys.mlpNorm, visit) }
+            case .postAttentionNorm:
+                if let postAttentionNorm, let name = keys.postAttentionNorm { Models.visit(postAttentionNorm, prefix: name, visit) }
+            case .postMLPNorm:
+                if let postMLPNorm, let name = keys.postMLPNorm { Models.visit(postMLPNorm, prefix: name, visit) }
+            case .attention: attention.visitParameters(visit)
+            case .mlp: mlp.visitParameters(visit)
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Tensors
+
+/// The one decoder-only transformer: every family (GPT-2, GPT-NeoX, GPT-Neo, Llama, Mistral,
+/// Qwen2, Gemma, Gemma 2, OLMo, and any a user registers) runs this forward pass with its own
+/// `DecoderConfig` and `DecoderKeyMap`.
+///
+///     x = embed(ids) · scale (+ pos(positions))          (B, S, D)
+///     for each layer: x = layer(x)                        every site tapped inside
+///     logits = cap(norm(x) W_headᵀ)                       (B, S, V)
+public final class DecoderModel: CausalLanguageModel {
+    public let config: DecoderConfig
+    public let keyMap: DecoderKeyMap
+    public let siteTable: SiteTable
+    let tokenEmbedding: Embedding
+    let positionEmbedding: Embedding?
+    let layers: [DecoderLayer]
+    let finalNorm: DecoderNorm
+    let head: LanguageModelHead
+    let rotary: RotaryEmbedding?
+
+    /// A model with unloaded weights (load a checkpoint, or `initializeRandomly`). Throws when
+    /// the configuration is inconsistent, naming the field.
+    public init(_ config: DecoderConfig, keyMap: DecoderKeyMap) throws {
+        try config.validate()
+        self.config = config
+        self.keyMap = keyMap
+        tokenEmbedding = Embedding(count: config.vocabularySize, width: config.width)
+        positionEmbedding = config.positions == .learned ? Embedding(count: config.contextLength, width: config.width) : nil
+        layers = (0..<config.layers).map { DecoderLayer(config, keys: keyMap, index: $0) }
+        finalNorm = DecoderNorm(config.norm, width: config.width)
+        head = LanguageModelHead(tiedTo: config.tiedHead ? tokenEmbedding : nil, vocabulary: config.vocabularySize, width: config.width)
+        if case .rotary(let r) = config.positions {
+            rotary = RotaryEmbedding(rotaryDim: r.dimensions, headDim: config.headDim, base: r.theta, scaling: r.scaling)
+        } else {
+            rotary = nil
+        }
+        siteTable = transformerSiteTable(model: config.modelType, layers: config.layers, hidden: config.width, heads: config.heads,
+                                         kvHeads: config.kvHeads, headDim: config.headDim, intermediate: config.intermediate,
+                                         maxPositions: config.contextLength, includeQKV: true, includeAttentionWeight: true)
+    }
+
+    public var modelType: String { config.modelType }
+    public var vocabularySize: Int { config.vocabularySize }
+    public var maximumPositions: Int? { config.maximumPositions }
+
+    public func visitParameters(_ v: (String, Parameter) -> Void) {
+        visit(tokenEmbedding, prefix: keyMap.tokenEmbedding, v)
+        if let positionEmbedding, let name = keyMap.positionEmbedding { visit(positionEmbedding, prefix: name, v) }
+        for (i, layer) in layers.enumerated() { visit(layer, prefix: "\(keyMap.layerPrefix).\(i)", v) }
+        visit(finalNorm, prefix: keyMap.finalNorm, v)
+        v(keyMap.outputHead + ".weight", head.weight)
+    }
+
+    /// The output head is the token embedding when tied.
+    public var tiedKeys: Set<String> { config.tiedHead ? [keyMap.outputHead + ".weight"] : [] }
+
+    public func makeCache(batchSize: Int, capacity: Int) -> KeyValueCache {
+        KeyValueCache(layers: config.layers, batchSize: batchSize, capacity: capacity, width: config.keyValueWidth)
+    }
+
+    public func forward(_ input: ModelInput, options: ForwardOptions) throws -> ModelOutput {
+        let ids = try checkTokens(input, vocabulary: config.vocabularySize, model: config.modelType)
+        let batch = ids.shape[0], length = ids.shape[1]
+        let positions = try resolvePositions(options, batch: batch, length: length)
+        var x = try embed(ids, positions: positions)
+        let pass = DecoderPass(options: options, rotary: rotary, rotaryTables: rotary?.tables(positions))
+        var hidden: [Tensor] = []
+        for (l, layer) in layers.enumerated() {
+            if options.outputHiddenStates { hidden.append(x) }
+            x = try layer(x, layer: l, pass: pass)
+            if options.hooks.canStop(afterLayer: l) { return ModelOutput(output: x, hiddenStates: hidden, stoppedEarly: true) }
+        }
+        var out = head.output(x, hidden: hidden, newTokens: length, options: options, finalNorm: finalNorm.callAsFunction)
+        if let cap = config.finalLogitSoftCap { out.output = (out.output * (1 / cap)).tanh() * cap }
+        return out
+    }
+
+    /// Token embeddings, scaled, plus learned position embeddings where the model has them.
+    func embed(_ ids: IndexTensor, positions: [[Int]]) throws -> Tensor {
+        var x = tokenEmbedding(ids)
+        if let scale = config.embeddingScale { x = x * scale }
+        guard let positionEmbedding else { return x }
+        if let bad = positions.joined().first(where: { $0 < 0 || $0 >= config.contextLength }) {
+            throw ModelError.invalidInput("position \(bad) is outside the \(config.contextLength) positions of this \(config.modelType) model")
+        }
+        return x + positionEmbedding(IndexTensor(shape: [ids.shape[0], ids.shape[1]], values: Array(positions.joined())))
+    }
+}

@@ -1,0 +1,149 @@
+import Tensors
+
+/// A norm of a decoder, of the kind its `DecoderConfig` names. Input and output (…, D).
+public final class DecoderNorm: Module {
+    public let kind: NormKind
+    /// The scale (absent for non-parametric layer norm; stored as w of 1 + w for Gemma).
+    public let weight: Parameter?
+    /// The shift (layer norm only).
+    public let bias: Parameter?
+
+    public init(_ kind: NormKind, width: Int) {
+        self.kind = kind
+        switch kind {
+        case .layerNorm:
+            weight = Parameter(Tensor.ones([width]), trainable: false)
+            bias = Parameter(Tensor.zeros([width]), trainable: false)
+        case .nonParametricLayerNorm:
+            weight = nil
+            bias = nil
+        case .rmsNorm:
+            weight = Parameter(Tensor.ones([width]), trainable: false)
+            bias = nil
+        case .rmsNormPlusOne:
+            weight = Parameter(Tensor.zeros([width]), trainable: false)
+            bias = nil
+        }
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        switch kind {
+        case .layerNorm(let epsilon), .nonParametricLayerNorm(let epsilon):
+            return x.layerNorm(weight: weight?.value, bias: bias?.value, epsilon: epsilon)
+        case .rmsNorm(let epsilon):
+            return x.rmsNorm(weight: weight?.value, epsilon: epsilon)
+        case .rmsNormPlusOne(let epsilon):
+            return x.rmsNorm(weight: weight.map { 1 + $0.value }, epsilon: epsilon)
+        }
+    }
+
+    public func visitParameters(_ visit: (String, Parameter) -> Void) {
+        if let weight { visit("weight", weight) }
+        if let bias { visit("bias", bias) }
+    }
+}
+
+/// The projections of self-attention: q, k, v from the attention input and the output map.
+///
+///     q = a W_q (B, S, H·hd)    k = a W_k, v = a W_v (B, S, Hkv·hd)    out = context W_o (B, S, D)
+///
+/// Fused layouts compute one product and read q, k and v from it (views for [q | k | v]; one
+/// regrouping copy for GPT-NeoX's per-head [q_h | k_h | v_h]).
+public final class AttentionProjections: Module {
+    public let layout: ProjectionLayout
+    let fused: Linear?
+    let query, key, value: Linear?
+    public let output: Linear
+    let names: (fused: String?, query: String?, key: String?, value: String?, output: String)
+    let heads, kvHeads, headDim: Int
+
+    init(_ c: DecoderConfig, keys: DecoderKeyMap) {
+        layout = c.projection
+        heads = c.heads
+        kvHeads = c.kvHeads
+        headDim = c.headDim
+        let d = c.width, qw = c.queryWidth, kvw = c.keyValueWidth, wl = c.weightLayout
+        switch c.projection {
+        case .fused, .fusedPerHead:
+            fused = Linear(inFeatures: d, outFeatures: qw + 2 * kvw, bias: c.bias.query, layout: wl)
+            query = nil; key = nil; value = nil
+        case .separate:
+            fused = nil
+            query = Linear(inFeatures: d, outFeatures: qw, bias: c.bias.query, layout: wl)
+            key = Linear(inFeatures: d, outFeatures: kvw, bias: c.bias.key, layout: wl)
+            value = Linear(inFeatures: d, outFeatures: kvw, bias: c.bias.value, layout: wl)
+        }
+        output = Linear(inFeatures: qw, outFeatures: d, bias: c.bias.output, layout: wl)
+        names = (keys.fusedQKV, keys.query, keys.key, keys.value, keys.attentionOutput)
+    }
+
+    /// q (B, S, H·hd), k and v (B, S, Hkv·hd) of the attention input a (B, S, D).
+    func project(_ a: Tensor) -> (q: Tensor, k: Tensor, v: Tensor) {
+        let qw = heads * headDim, kvw = kvHeads * headDim
+        switch layout {
+        case .separate:
+            return (query!(a), key!(a), value!(a))
+        case .fused:
+            let f = fused!(a)
+            return (f.narrowed(2, start: 0, length: qw), f.narrowed(2, start: qw, length: kvw), f.narrowed(2, start: qw + kvw, length: kvw))
+        case .fusedPerHead:
+            let f = fused!(a)
+            let b = f.shape[0], s = f.shape[1]
+            let view = f.reshaped([b, s, heads, 3 * headDim])
+            func part(_ i: Int) -> Tensor { view.narrowed(3, start: i * headDim, length: headDim).contiguous().reshaped([b, s, qw]) }
+            return (part(0), part(1), part(2))
+        }
+    }
+
+    public func visitParameters(_ visit: (String, Parameter) -> Void) {
+        if let fused, let name = names.fused { Models.visit(fused, prefix: name, visit) }
+        if let query, let name = names.query { Models.visit(query, prefix: name, visit) }
+        if let key, let name = names.key { Models.visit(key, prefix: name, visit) }
+        if let value, let name = names.value { Models.visit(value, prefix: name, visit) }
+        Models.visit(output, prefix: names.output, visit)
+    }
+}
+
+/// The MLP of a decoder layer; `mlp_activation` is tapped after the nonlinearity.
+///
+///     plain:  out = act(m W_up) W_down                      (B, S, D) → (B, S, I) → (B, S, D)
+///     gated:  out = (act(m W_gate) ⊙ m W_up) W_down
+public final class FeedForward: Module {
+    public let kind: FeedForwardKind
+    let up: Linear
+    let gate: Linear?
+    let down: Linear
+    let names: (up: String, gate: String?, down: String)
+
+    init(_ c: DecoderConfig, keys: DecoderKeyMap) {
+        kind = c.mlp
+        up = Linear(inFeatures: c.width, outFeatures: c.intermediate, bias: c.bias.mlpIn, layout: c.weightLayout)
+        if case .gated = c.mlp {
+            gate = Linear(inFeatures: c.width, outFeatures: c.intermediate, bias: c.bias.mlpIn, layout: c.weightLayout)
+        } else {
+            gate = nil
+        }
+        down = Linear(inFeatures: c.intermediate, outFeatures: c.width, bias: c.bias.mlpOut, layout: c.weightLayout)
+        names = (keys.mlpUp, keys.mlpGate, keys.mlpDown)
+    }
+
+    /// The MLP of m (B, S, D), handing the hidden activation (B, S, I) to `tap`.
+    func callAsFunction(_ m: Tensor, tap: (inout Tensor) -> Void) -> Tensor {
+        switch kind {
+        case .plain(let activation):
+            var hidden = activation(up(m))
+            tap(&hidden)
+            return down(hidden)
+        case .gated(let activation):
+            var hidden = activation(gate!(m))
+            tap(&hidden)
+            return down(hidden * up(m))
+        }
+    }
+
+    public func visitParameters(_ visit: (String, Parameter) -> Void) {
+        if let gate, let name = names.gate { Models.visit(gate, prefix: name, visit) }
+        Models.visit(up, prefix: names.up, visit)
+        Models.visit(down, prefix: names.down, visit)
+    }
+}
