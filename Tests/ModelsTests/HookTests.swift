@@ -20,9 +20,9 @@ final class ToyModel: HookableModel {
     func forward(_ input: ModelInput, options: ForwardOptions) throws -> ModelOutput {
         guard case .embeddings(let x) = input else { throw ModelError.invalidInput("toy takes embeddings") }
         var h = first(x).relu()
-        options.hooks(0, .mlpActivation, &h)
+        try options.hooks(0, .mlpActivation, &h)
         var y = second(h)
-        options.hooks(0, "toy_output", &y)
+        try options.hooks(0, "toy_output", &y)
         return ModelOutput(output: y)
     }
 }
@@ -41,6 +41,20 @@ final class ToyModel: HookableModel {
         #expect(maxDifference(try model(x).output, try source(x).output) == 0)
         let (_, cache) = try model.runWithCache(x, sites: [Site(layer: 0, component: "toy_output")])
         #expect(maxDifference(cache[Site(layer: 0, component: "toy_output")]!, try source(x).output) == 0)
+    }
+
+    /// A hook that throws stops the pass at once: no later hook runs and the error reaches the caller.
+    @Test func failingHookStopsTheForwardPass() throws {
+        struct Refused: Error, Equatable {}
+        let hooks = HookRegistry()
+        var laterCalls = 0
+        hooks.add(layer: 0, tap: .attentionOutput) { _, _ in throw Refused() }
+        hooks.add(layer: 0, tap: .mlpInput) { _, _ in laterCalls += 1 }
+        hooks.add(layer: 1, tap: .blockInput) { _, _ in laterCalls += 1 }
+        var options = ForwardOptions()
+        options.hooks = hooks
+        #expect(throws: Refused()) { try tinyGPT2().forward(.tokens(ids([[1, 2, 3]])), options: options) }
+        #expect(laterCalls == 0)
     }
 
     @Test func runWithCacheMatchesHiddenStates() throws {

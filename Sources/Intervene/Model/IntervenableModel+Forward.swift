@@ -42,7 +42,6 @@ extension IntervenableModel {
             baseOptions.hooks = hooks
             intervened = try model.forward(base, options: baseOptions)
         }
-        if let error = hooks.error { throw error }
         let original = outputOriginal ? try model.forward(base, options: options) : nil
         return InterventionOutput(original: original, intervened: intervened, collected: collectedList(hooks))
     }
@@ -139,7 +138,6 @@ extension IntervenableModel {
             getterHooks.readLocations = hooks.readLocations
             for i in members { getterHooks.addGetter(i) }
             _ = try Tensor.withoutGradients { try model.forward(sources![index], options: ForwardOptions(hooks: getterHooks)) }
-            if let error = getterHooks.error { throw error }
             for (i, block) in getterHooks.sourceBlocks { hooks.sourceBlocks[i] = block }
             for (i, rows) in getterHooks.sourceRows { hooks.sourceRows[i] = rows }
         }
@@ -163,7 +161,6 @@ extension IntervenableModel {
             for i in previous { pass.addSetter(i) }
             for i in members where needsSource.contains(i) { pass.addGetter(i) }
             _ = try model.forward(inputs[g], options: ForwardOptions(hooks: pass))
-            if let error = pass.error { throw error }
             for (i, block) in pass.sourceBlocks { hooks.sourceBlocks[i] = block }
             for (i, rows) in pass.sourceRows { hooks.sourceRows[i] = rows }
             previous = members

@@ -72,7 +72,6 @@ extension IntervenableModel {
             if call == 0 { return timing.includesPrompt ? promptHooks : nil }
             return timing.includes(step: call) ? stepHooks : nil
         }
-        if let error = promptHooks.error ?? stepHooks.error { throw error }
         let original = outputOriginal ? try Generator.generate(decoder, prompt: prompt, attentionMask: attentionMask, config: generation) : nil
         return InterventionGeneration(original: original, intervened: intervened)
     }

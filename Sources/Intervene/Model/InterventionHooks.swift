@@ -20,8 +20,6 @@ final class InterventionHooks: ActivationHooks {
     var collected: [Int: [Tensor]] = [:]
     /// When false, setters do nothing (generation steps outside the schedule).
     var settersEnabled = true
-    /// The first error an intervention raised; the forward pass rethrows it.
-    private(set) var error: Error?
 
     init(owner: IntervenableModel) {
         self.owner = owner
@@ -54,17 +52,12 @@ final class InterventionHooks: ActivationHooks {
         setters[point] != nil || getters[point] != nil || inputRecorders[point] != nil
     }
 
-    func visit(_ point: TapPoint, step: Int?, _ activation: inout Tensor) {
-        guard error == nil else { return }
-        do {
-            if settersEnabled {
-                for i in setters[point] ?? [] { try set(i, step: step, &activation) }
-                for i in inputRecorders[point] ?? [] { try recordInput(i, step: step, activation) }
-            }
-            for i in getters[point] ?? [] { try get(i, step: step, activation) }
-        } catch {
-            self.error = error
+    func visit(_ point: TapPoint, step: Int?, _ activation: inout Tensor) throws {
+        if settersEnabled {
+            for i in setters[point] ?? [] { try set(i, step: step, &activation) }
+            for i in inputRecorders[point] ?? [] { try recordInput(i, step: step, activation) }
         }
+        for i in getters[point] ?? [] { try get(i, step: step, activation) }
     }
 
     // MARK: Getters

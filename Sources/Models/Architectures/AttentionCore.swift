@@ -27,9 +27,9 @@ struct AttentionCore {
         }
         var probabilities = Attention.probabilities(query: q, key: keys, heads: heads, kvHeads: kvHeads, scale: scale, mask: mask,
                                                   softCap: softCap)
-        options.hooks(layer, .attentionWeight, &probabilities)
+        try options.hooks(layer, .attentionWeight, &probabilities)
         var context = Attention.context(probabilities: probabilities, value: values, kvHeads: kvHeads)
-        options.hooks(layer, .attentionValueOutput, &context)
+        try options.hooks(layer, .attentionValueOutput, &context)
         return context
     }
 }

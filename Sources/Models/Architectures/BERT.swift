@@ -115,24 +115,24 @@ public final class BERTModel: HookableModel {
         var hidden: [Tensor] = options.outputHiddenStates ? [x] : []
         let core = AttentionCore(heads: c.heads, kvHeads: c.heads, scale: 1 / Float(c.width / c.heads).squareRoot(), causal: false)
         for (l, block) in blocks.enumerated() {
-            hooks(l, .blockInput, &x)
+            try hooks(l, .blockInput, &x)
             var a = x
-            hooks(l, .attentionInput, &a)
+            try hooks(l, .attentionInput, &a)
             var q = block.query(a), k = block.key(a), v = block.value(a)
-            hooks(l, .queryOutput, &q)
-            hooks(l, .keyOutput, &k)
-            hooks(l, .valueOutput, &v)
+            try hooks(l, .queryOutput, &q)
+            try hooks(l, .keyOutput, &k)
+            try hooks(l, .valueOutput, &v)
             let context = try core(layer: l, query: q, key: k, value: v, options: options)
             var attended = block.attentionNorm(block.attentionDense(context) + a)
-            hooks(l, .attentionOutput, &attended)
+            try hooks(l, .attentionOutput, &attended)
             var m = attended
-            hooks(l, .mlpInput, &m)
+            try hooks(l, .mlpInput, &m)
             var act = c.activation(block.intermediate(m))
-            hooks(l, .mlpActivation, &act)
+            try hooks(l, .mlpActivation, &act)
             var out = block.outputNorm(block.outputDense(act) + m)
-            hooks(l, .mlpOutput, &out)
+            try hooks(l, .mlpOutput, &out)
             x = out
-            hooks(l, .blockOutput, &x)
+            try hooks(l, .blockOutput, &x)
             if hooks.canStop(afterLayer: l) { return ModelOutput(output: x, hiddenStates: hidden, stoppedEarly: true) }
             if options.outputHiddenStates { hidden.append(x) }
         }

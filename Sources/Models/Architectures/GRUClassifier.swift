@@ -80,26 +80,26 @@ public final class GRUClassifier: HookableModel {
         for t in 0..<steps {
             for l in 0..<c.layers {
                 var input = l == 0 ? x.narrowed(1, start: t, length: 1).reshaped([batch, w]) : state[l - 1]
-                hooks(l, .cellInput, step: t, &input)
+                try hooks(l, .cellInput, step: t, &input)
                 var xg = x2h[l](input)
-                hooks(l, .x2hOutput, step: t, &xg)
+                try hooks(l, .x2hOutput, step: t, &xg)
                 var hg = h2h[l](state[l])
-                hooks(l, .h2hOutput, step: t, &hg)
+                try hooks(l, .h2hOutput, step: t, &hg)
                 let xs = xg.chunked(3, axis: 1), hs = hg.chunked(3, axis: 1)
                 var resetIn = xs[0] + hs[0]
-                hooks(l, .resetGateInput, step: t, &resetIn)
+                try hooks(l, .resetGateInput, step: t, &resetIn)
                 var reset = resetIn.sigmoid()
-                hooks(l, .resetGateOutput, step: t, &reset)
+                try hooks(l, .resetGateOutput, step: t, &reset)
                 var updateIn = xs[1] + hs[1]
-                hooks(l, .updateGateInput, step: t, &updateIn)
+                try hooks(l, .updateGateInput, step: t, &updateIn)
                 var update = updateIn.sigmoid()
-                hooks(l, .updateGateOutput, step: t, &update)
+                try hooks(l, .updateGateOutput, step: t, &update)
                 var newIn = xs[2] + reset * hs[2]
-                hooks(l, .newGateInput, step: t, &newIn)
+                try hooks(l, .newGateInput, step: t, &newIn)
                 var new = newIn.tanh()
-                hooks(l, .newGateOutput, step: t, &new)
+                try hooks(l, .newGateOutput, step: t, &new)
                 var h = update * state[l] + (1 - update) * new
-                hooks(l, .cellOutput, step: t, &h)
+                try hooks(l, .cellOutput, step: t, &h)
                 state[l] = h
                 if options.outputHiddenStates { outputs[l].append(h) }
             }

@@ -86,10 +86,10 @@ public final class MLPClassifier: HookableModel {
         var hidden: [Tensor] = []
         for (l, layer) in hiddenLayers.enumerated() {
             if options.outputHiddenStates { hidden.append(h) }
-            hooks(l, .blockInput, &h)
+            try hooks(l, .blockInput, &h)
             h = configuration.activation(layer(h))
-            hooks(l, .mlpActivation, &h)
-            hooks(l, .blockOutput, &h)
+            try hooks(l, .mlpActivation, &h)
+            try hooks(l, .blockOutput, &h)
             if hooks.canStop(afterLayer: l) { return ModelOutput(output: h, hiddenStates: hidden, stoppedEarly: true) }
         }
         if options.outputHiddenStates { hidden.append(h) }

@@ -52,27 +52,27 @@ public final class DecoderLayer: Module {
     /// The block's output for its input x (B, S, D).
     func callAsFunction(_ input: Tensor, layer l: Int, pass: DecoderPass) throws -> Tensor {
         var x = input
-        pass.hooks(l, .blockInput, &x)
+        try pass.hooks(l, .blockInput, &x)
         switch residual {
         case .sequential, .sandwich:
             x = x + (try attentionBranch(x, layer: l, pass: pass))
-            x = x + mlpBranch(x, layer: l, pass: pass)
+            x = x + (try mlpBranch(x, layer: l, pass: pass))
         case .parallel:
             let attended = try attentionBranch(x, layer: l, pass: pass)
-            x = mlpBranch(x, layer: l, pass: pass) + attended + x
+            x = (try mlpBranch(x, layer: l, pass: pass)) + attended + x
         }
-        pass.hooks(l, .blockOutput, &x)
+        try pass.hooks(l, .blockOutput, &x)
         return x
     }
 
     /// attn(n₁(x)), post-normed in the sandwich form.
     func attentionBranch(_ x: Tensor, layer l: Int, pass: DecoderPass) throws -> Tensor {
         var a = attentionNorm(x)
-        pass.hooks(l, .attentionInput, &a)
+        try pass.hooks(l, .attentionInput, &a)
         var (q, k, v) = attention.project(a)
-        pass.hooks(l, .queryOutput, &q)
-        pass.hooks(l, .keyOutput, &k)
-        pass.hooks(l, .valueOutput, &v)
+        try pass.hooks(l, .queryOutput, &q)
+        try pass.hooks(l, .keyOutput, &k)
+        try pass.hooks(l, .valueOutput, &v)
         if let c = options.qkvClip {
             q = q.clamped(min: -c, max: c)
             k = k.clamped(min: -c, max: c)
@@ -84,16 +84,16 @@ public final class DecoderLayer: Module {
         }
         let context = try core(layer: l, query: q, key: k, value: v, options: pass.options)
         var out = attention.output(context)
-        pass.hooks(l, .attentionOutput, &out)
+        try pass.hooks(l, .attentionOutput, &out)
         return postAttentionNorm.map { $0(out) } ?? out
     }
 
     /// mlp(n₂(x)), post-normed in the sandwich form.
-    func mlpBranch(_ x: Tensor, layer l: Int, pass: DecoderPass) -> Tensor {
+    func mlpBranch(_ x: Tensor, layer l: Int, pass: DecoderPass) throws -> Tensor {
         var m = (mlpNorm ?? attentionNorm)(x)
-        pass.hooks(l, .mlpInput, &m)
-        var out = mlp(m) { pass.hooks(l, .mlpActivation, &$0) }
-        pass.hooks(l, .mlpOutput, &out)
+        try pass.hooks(l, .mlpInput, &m)
+        var out = try mlp(m) { try pass.hooks(l, .mlpActivation, &$0) }
+        try pass.hooks(l, .mlpOutput, &out)
         return postMLPNorm.map { $0(out) } ?? out
     }
 

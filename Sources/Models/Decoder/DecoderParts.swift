@@ -128,15 +128,15 @@ public final class FeedForward: Module {
     }
 
     /// The MLP of m (B, S, D), handing the hidden activation (B, S, I) to `tap`.
-    func callAsFunction(_ m: Tensor, tap: (inout Tensor) -> Void) -> Tensor {
+    func callAsFunction(_ m: Tensor, tap: (inout Tensor) throws -> Void) rethrows -> Tensor {
         switch kind {
         case .plain(let activation):
             var hidden = activation(up(m))
-            tap(&hidden)
+            try tap(&hidden)
             return down(hidden)
         case .gated(let activation):
             var hidden = activation(gate!(m))
-            tap(&hidden)
+            try tap(&hidden)
             return down(hidden * up(m))
         }
     }

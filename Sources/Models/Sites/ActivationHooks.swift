@@ -15,12 +15,13 @@ public struct TapPoint: Hashable, Sendable {
 ///
 /// Models call `visit` at every tap point for which `isActive` is true, passing the activation
 /// by `inout`: assigning a new tensor replaces the activation for the rest of the forward pass.
-/// Replacements are recorded by autodiff like any other operation.
+/// Replacements are recorded by autodiff like any other operation. A hook that throws stops the
+/// forward pass at once; the model rethrows its error.
 public protocol ActivationHooks: AnyObject {
     /// True when some hook wants the activation at `point` (models skip the call otherwise).
     func isActive(_ point: TapPoint) -> Bool
     /// Reads or replaces the activation. `step` is the time step for recurrent cells, else nil.
-    func visit(_ point: TapPoint, step: Int?, _ activation: inout Tensor)
+    func visit(_ point: TapPoint, step: Int?, _ activation: inout Tensor) throws
     /// True when nothing after layer `layer` is needed: the model may stop there and return the
     /// residual stream as a partial output (used by source runs that only read activations).
     func canStop(afterLayer layer: Int) -> Bool
@@ -37,16 +38,16 @@ extension Optional where Wrapped == any ActivationHooks {
 
     /// Hands `activation` to the hooks if any are active at (layer, tap).
     @inline(__always)
-    public func callAsFunction(_ layer: Int, _ tap: Component, step: Int? = nil, _ activation: inout Tensor) {
+    public func callAsFunction(_ layer: Int, _ tap: Component, step: Int? = nil, _ activation: inout Tensor) throws {
         guard let hooks = self else { return }
         let point = TapPoint(layer: layer, tap: tap)
-        if hooks.isActive(point) { hooks.visit(point, step: step, &activation) }
+        if hooks.isActive(point) { try hooks.visit(point, step: step, &activation) }
     }
 }
 
 /// Closure-based hooks: register a closure per tap point.
 public final class HookRegistry: ActivationHooks {
-    public typealias Hook = (_ activation: inout Tensor, _ step: Int?) -> Void
+    public typealias Hook = (_ activation: inout Tensor, _ step: Int?) throws -> Void
     private var hooks: [TapPoint: [Hook]] = [:]
 
     public init() {}
@@ -58,7 +59,7 @@ public final class HookRegistry: ActivationHooks {
 
     public func isActive(_ point: TapPoint) -> Bool { hooks[point] != nil }
 
-    public func visit(_ point: TapPoint, step: Int?, _ activation: inout Tensor) {
-        for hook in hooks[point] ?? [] { hook(&activation, step) }
+    public func visit(_ point: TapPoint, step: Int?, _ activation: inout Tensor) throws {
+        for hook in hooks[point] ?? [] { try hook(&activation, step) }
     }
 }

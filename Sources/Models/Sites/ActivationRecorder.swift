@@ -16,7 +16,7 @@ final class ActivationRecorder: ActivationHooks {
 
     func isActive(_ point: TapPoint) -> Bool { wanted[point] != nil }
 
-    func visit(_ point: TapPoint, step: Int?, _ activation: inout Tensor) {
+    func visit(_ point: TapPoint, step: Int?, _ activation: inout Tensor) throws {
         for (site, spec) in wanted[point] ?? [] {
             recorded[site, default: []].append(SiteViews.view(activation, spec.view).detached())
         }
