@@ -91,12 +91,14 @@ final class ToyModel: HookableModel {
 
     @Test func transformerLensNamesParse() throws {
         #expect(try Site(parsing: "blocks.3.hook_resid_post") == Site(layer: 3, component: .blockOutput))
-        #expect(try Site(parsing: "blocks.0.attn.hook_z") == Site(layer: 0, component: .headAttentionValueOutput))
+        #expect(try Site(parsing: "blocks.0.attn.hook_z") == Site(layer: 0, component: .tlZ))
         #expect(try Site(parsing: "blocks.2.hook_mlp_out") == Site(layer: 2, component: .mlpOutput))
         #expect(try Site(parsing: "L1.block_input") == Site(layer: 1, component: .blockInput))
         #expect(throws: SiteError.self) { try Site(parsing: "blocks.x.hook_resid_post") }
-        #expect(throws: SiteError.self) { try Site(parsing: "blocks.1.hook_nothing") }
+        #expect(throws: SiteError.self) { try Site(parsing: "blocks.1.nothing") }
         let table = tinyGPT2().siteTable
+        // Hook names parse; the model's site table says whether they exist.
+        #expect(throws: SiteError.self) { try table.spec(for: try Site(parsing: "blocks.1.hook_nothing")) }
         #expect(throws: SiteError.layerOutOfRange(layer: 5, model: "gpt2", layers: 2)) { try table.spec(for: Site(layer: 5, component: .blockOutput)) }
         #expect(throws: SiteError.self) { try table.spec(for: Site(layer: 0, component: "nope")) }
     }

@@ -96,12 +96,15 @@ public final class IntervenableModel {
                                                       allowed: known.map(\.rawValue).joined(separator: ", "))
             case .unparsable(let text, let reason):
                 throw ConfigurationError.invalidField(field: "representations[\(i)].component", value: text, allowed: reason)
+            case .wrongLayer(let c, let layer, _, let only):
+                throw ConfigurationError.invalidField(field: "representations[\(i)].layer", value: "\(layer)",
+                                                      allowed: "\(only) (\(c.rawValue) exists at that layer only)")
             }
         }
         guard r.maxNumberOfUnits >= 1 else {
             throw ConfigurationError.invalidField(field: "representations[\(i)].max_number_of_units", value: "\(r.maxNumberOfUnits)", allowed: "an integer ≥ 1")
         }
-        let isHeadSite: Bool = { if case .heads = spec.view { return true }; return spec.component == .attentionWeight }()
+        let isHeadSite = spec.isHeadMajor
         switch r.unit {
         case .timeStep where !spec.perTimeStep, .position where spec.perTimeStep, .head where spec.perTimeStep, .headPosition where spec.perTimeStep:
             throw ConfigurationError.invalidField(field: "representations[\(i)].unit", value: "\"\(r.unit.rawValue)\"",

@@ -25,8 +25,15 @@ struct AttentionCore {
                 throw ModelError.invalidInput("attention mask must be (B, S_total) = (\(q.shape[0]), \(keys.shape[1]))")
             }
         }
-        var probabilities = Attention.probabilities(query: q, key: keys, heads: heads, kvHeads: kvHeads, scale: scale, mask: mask,
-                                                  softCap: softCap)
+        var probabilities: Tensor
+        if options.hooks?.isActive(TapPoint(layer: layer, tap: .attentionScores)) ?? false {
+            var scores = Attention.scores(query: q, key: keys, heads: heads, kvHeads: kvHeads, scale: scale, mask: mask, softCap: softCap)
+            try options.hooks(layer, .attentionScores, &scores)
+            probabilities = scores.softmax()
+        } else {
+            probabilities = Attention.probabilities(query: q, key: keys, heads: heads, kvHeads: kvHeads, scale: scale, mask: mask,
+                                                    softCap: softCap)
+        }
         try options.hooks(layer, .attentionWeight, &probabilities)
         var context = Attention.context(probabilities: probabilities, value: values, kvHeads: kvHeads)
         try options.hooks(layer, .attentionValueOutput, &context)

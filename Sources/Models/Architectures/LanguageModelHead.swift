@@ -20,9 +20,10 @@ struct LanguageModelHead {
     /// The end of a decoder's pass: advances the cache by the new tokens, applies the final
     /// norm (recorded as the last hidden state) and projects to logits (B, S, V), or (B, 1, V)
     /// when the options ask for the last position only.
-    func output(_ x: Tensor, hidden: [Tensor], newTokens: Int, options: ForwardOptions, finalNorm: (Tensor) -> Tensor) -> ModelOutput {
+    func output(_ x: Tensor, hidden: [Tensor], newTokens: Int, options: ForwardOptions,
+                finalNorm: (Tensor) throws -> Tensor) rethrows -> ModelOutput {
         options.cache?.advance(by: newTokens)
-        let normed = finalNorm(x)
+        let normed = try finalNorm(x)
         var hidden = hidden
         if options.outputHiddenStates { hidden.append(normed) }
         let used = options.logitsForLastPositionOnly ? normed.narrowed(1, start: normed.shape[1] - 1, length: 1) : normed

@@ -114,14 +114,14 @@ extension HookableModel {
         try forward(input, options: ForwardOptions())
     }
 
-    /// Runs the model and returns the activations at `sites` from the same single pass (head
-    /// components in their (B, H, S, head_dim) view; per-step sites stacked as (S, B, width)).
+    /// Runs the model and returns the activations at `sites` from the same single pass, each in
+    /// its site's view (pyvene head components (B, H, S, head_dim), TransformerLens's
+    /// `attn.hook_q` (B, S, H, head_dim); per-step sites stacked as (S, B, width)). Negative layers
+    /// count from the end. Hooks already in `options` run first.
     public func runWithCache(_ input: ModelInput, sites: [Site], options: ForwardOptions = ForwardOptions()) throws
         -> (output: ModelOutput, cache: [Site: Tensor]) {
         let recorder = try ActivationRecorder(sites: sites, table: siteTable)
-        var options = options
-        options.hooks = recorder
-        let output = try forward(input, options: options)
+        let output = try forward(input, options: options.addingHooks(recorder))
         return (output, recorder.activations())
     }
 }

@@ -7,6 +7,11 @@ struct DecoderPass {
     let rotary: RotaryEmbedding?
     let rotaryTables: RotaryTables?
     var hooks: (any ActivationHooks)? { options.hooks }
+
+    /// True when some hook wants the activation at (layer, tap) — for sites computed only then.
+    func isActive(_ layer: Int, _ tap: Component) -> Bool {
+        options.hooks?.isActive(TapPoint(layer: layer, tap: tap)) ?? false
+    }
 }
 
 /// One transformer block. Every site of the site table is tapped here (or in the parts it
@@ -56,6 +61,7 @@ public final class DecoderLayer: Module {
         switch residual {
         case .sequential, .sandwich:
             x = x + (try attentionBranch(x, layer: l, pass: pass))
+            try pass.hooks(l, .residualMiddle, &x)
             x = x + (try mlpBranch(x, layer: l, pass: pass))
         case .parallel:
             let attended = try attentionBranch(x, layer: l, pass: pass)
@@ -83,7 +89,7 @@ public final class DecoderLayer: Module {
             k = rotary.apply(k, tables: tables)
         }
         let context = try core(layer: l, query: q, key: k, value: v, options: pass.options)
-        var out = attention.output(context)
+        var out = try pass.isActive(l, .headResult) ? attention.outputByHead(context, layer: l, pass: pass) : attention.output(context)
         try pass.hooks(l, .attentionOutput, &out)
         return postAttentionNorm.map { $0(out) } ?? out
     }
@@ -92,7 +98,7 @@ public final class DecoderLayer: Module {
     func mlpBranch(_ x: Tensor, layer l: Int, pass: DecoderPass) throws -> Tensor {
         var m = (mlpNorm ?? attentionNorm)(x)
         try pass.hooks(l, .mlpInput, &m)
-        var out = try mlp(m) { try pass.hooks(l, .mlpActivation, &$0) }
+        var out = try mlp(m) { tap, activation in try pass.hooks(l, tap, &activation) }
         try pass.hooks(l, .mlpOutput, &out)
         return postMLPNorm.map { $0(out) } ?? out
     }

@@ -34,9 +34,7 @@ public final class DecoderModel: CausalLanguageModel {
         } else {
             rotary = nil
         }
-        siteTable = transformerSiteTable(model: config.modelType, layers: config.layers, hidden: config.width, heads: config.heads,
-                                         kvHeads: config.kvHeads, headDim: config.headDim, intermediate: config.intermediate,
-                                         maxPositions: config.contextLength, includeQKV: true, includeAttentionWeight: true)
+        siteTable = config.siteTable
     }
 
     public var modelType: String { config.modelType }
@@ -62,27 +60,36 @@ public final class DecoderModel: CausalLanguageModel {
         let ids = try checkTokens(input, vocabulary: config.vocabularySize, model: config.modelType)
         let batch = ids.shape[0], length = ids.shape[1]
         let positions = try resolvePositions(options, batch: batch, length: length)
-        var x = try embed(ids, positions: positions)
+        var x = try embed(ids, positions: positions, hooks: options.hooks)
         let pass = DecoderPass(options: options, rotary: rotary, rotaryTables: rotary?.tables(positions))
         var hidden: [Tensor] = []
+        let last = layers.count - 1
         for (l, layer) in layers.enumerated() {
             if options.outputHiddenStates { hidden.append(x) }
             x = try layer(x, layer: l, pass: pass)
-            if options.hooks.canStop(afterLayer: l) { return ModelOutput(output: x, hiddenStates: hidden, stoppedEarly: true) }
+            // Stopping after the last layer would skip the final-norm site and saves little.
+            if l < last && options.hooks.canStop(afterLayer: l) { return ModelOutput(output: x, hiddenStates: hidden, stoppedEarly: true) }
         }
-        var out = head.output(x, hidden: hidden, newTokens: length, options: options, finalNorm: finalNorm.callAsFunction)
+        var out = try head.output(x, hidden: hidden, newTokens: length, options: options) { x in
+            var normed = self.finalNorm(x)
+            try options.hooks(last, .finalNormOutput, &normed)
+            return normed
+        }
         if let cap = config.finalLogitSoftCap { out.output = (out.output * (1 / cap)).tanh() * cap }
         return out
     }
 
     /// Token embeddings, scaled, plus learned position embeddings where the model has them.
-    func embed(_ ids: IndexTensor, positions: [[Int]]) throws -> Tensor {
+    func embed(_ ids: IndexTensor, positions: [[Int]], hooks: (any ActivationHooks)?) throws -> Tensor {
         var x = tokenEmbedding(ids)
         if let scale = config.embeddingScale { x = x * scale }
+        try hooks(0, .tokenEmbedding, &x)
         guard let positionEmbedding else { return x }
         if let bad = positions.joined().first(where: { $0 < 0 || $0 >= config.contextLength }) {
             throw ModelError.invalidInput("position \(bad) is outside the \(config.contextLength) positions of this \(config.modelType) model")
         }
-        return x + positionEmbedding(IndexTensor(shape: [ids.shape[0], ids.shape[1]], values: Array(positions.joined())))
+        var p = positionEmbedding(IndexTensor(shape: [ids.shape[0], ids.shape[1]], values: Array(positions.joined())))
+        try hooks(0, .positionEmbedding, &p)
+        return x + p
     }
 }

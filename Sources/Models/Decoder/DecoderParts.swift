@@ -95,6 +95,23 @@ public final class AttentionProjections: Module {
         }
     }
 
+    /// The output projection computed head by head, so that each head's contribution
+    /// z_h W_O[h] (B, H, S, D) is tapped as `head_result`; their sum plus the bias is the output.
+    func outputByHead(_ context: Tensor, layer l: Int, pass: DecoderPass) throws -> Tensor {
+        let w = output.weight.value
+        var parts: [Tensor] = []
+        for h in 0..<heads {
+            let z = context.narrowed(2, start: h * headDim, length: headDim)
+            let wh = output.layout == .outputMajor ? w.narrowed(1, start: h * headDim, length: headDim)
+                                                   : w.narrowed(0, start: h * headDim, length: headDim)
+            parts.append(z.linear(weight: wh, bias: nil, layout: output.layout))
+        }
+        var result = Tensor.stack(parts, axis: 1)
+        try pass.hooks(l, .headResult, &result)
+        let summed = result.sum(axis: 1)
+        return output.bias.map { summed + $0.value } ?? summed
+    }
+
     public func visitParameters(_ visit: (String, Parameter) -> Void) {
         if let fused, let name = names.fused { Models.visit(fused, prefix: name, visit) }
         if let query, let name = names.query { Models.visit(query, prefix: name, visit) }
@@ -127,17 +144,25 @@ public final class FeedForward: Module {
         names = (keys.mlpUp, keys.mlpGate, keys.mlpDown)
     }
 
-    /// The MLP of m (B, S, D), handing the hidden activation (B, S, I) to `tap`.
-    func callAsFunction(_ m: Tensor, tap: (inout Tensor) throws -> Void) rethrows -> Tensor {
+    /// The MLP of m (B, S, D), handing the pre-activation, the activation and what the output
+    /// projection reads (each (B, S, I)) to `tap`.
+    func callAsFunction(_ m: Tensor, tap: (Component, inout Tensor) throws -> Void) rethrows -> Tensor {
         switch kind {
         case .plain(let activation):
-            var hidden = activation(up(m))
-            try tap(&hidden)
+            var pre = up(m)
+            try tap(.mlpPreActivation, &pre)
+            var hidden = activation(pre)
+            try tap(.mlpActivation, &hidden)
+            try tap(.mlpPostActivation, &hidden)
             return down(hidden)
         case .gated(let activation):
-            var hidden = activation(gate!(m))
-            try tap(&hidden)
-            return down(hidden * up(m))
+            var pre = gate!(m)
+            try tap(.mlpPreActivation, &pre)
+            var hidden = activation(pre)
+            try tap(.mlpActivation, &hidden)
+            var post = hidden * up(m)
+            try tap(.mlpPostActivation, &post)
+            return down(post)
         }
     }
 

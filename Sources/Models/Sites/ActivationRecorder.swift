@@ -8,8 +8,9 @@ final class ActivationRecorder: ActivationHooks {
     init(sites: [Site], table: SiteTable) throws {
         var wanted: [TapPoint: [(Site, SiteSpec)]] = [:]
         for site in sites {
-            let spec = try table.spec(for: site)
-            wanted[TapPoint(layer: site.layer, tap: spec.tap), default: []].append((site, spec))
+            let resolved = try table.resolved(site)
+            let spec = try table.spec(for: resolved)
+            wanted[TapPoint(layer: resolved.layer, tap: spec.tap), default: []].append((site, spec))
         }
         self.wanted = wanted
     }
@@ -30,8 +31,10 @@ final class ActivationRecorder: ActivationHooks {
 
 /// Converting between a tapped tensor and a component's view of it.
 public enum SiteViews {
-    /// The component's view of a tapped activation: thirds of the last dimension, or
-    /// (B, S, H·d) → (B, H, S, d) for head views. Attention weights are already (B, H, Sq, Sk).
+    /// The component's view of a tapped activation: thirds of the last dimension,
+    /// (B, S, H·d) → (B, H, S, d) for head views, (B, S, H·d) → (B, S, H, d) for TransformerLens
+    /// head layouts, (B, H, S, X) → (B, S, H, X) for position-major views. Attention weights are
+    /// already (B, H, Sq, Sk).
     public static func view(_ tensor: Tensor, _ view: SiteView) -> Tensor {
         switch view {
         case .whole:
@@ -42,6 +45,29 @@ public enum SiteViews {
         case .heads(let h):
             let s = tensor.shape
             return tensor.reshaped([s[0], s[1], h, s[2] / h]).permuted([0, 2, 1, 3])
+        case .positionHeads(let h):
+            let s = tensor.shape
+            return tensor.reshaped([s[0], s[1], h, s[2] / h])
+        case .positionMajor:
+            return tensor.permuted([0, 2, 1, 3])
+        }
+    }
+
+    /// The inverse of `view`: a tensor in the component's view laid out like the tapped
+    /// activation `tap` (for a third of the last dimension, the other thirds are zeros).
+    public static func unview(_ viewed: Tensor, _ view: SiteView, like tap: Tensor) -> Tensor {
+        switch view {
+        case .whole:
+            return viewed
+        case .third(let k):
+            let zeros = Tensor.zeros(viewed.shape)
+            return Tensor.concatenate((0..<3).map { $0 == k ? viewed : zeros }, axis: viewed.rank - 1)
+        case .heads:
+            return viewed.permuted([0, 2, 1, 3]).contiguous().reshaped(tap.shape)
+        case .positionHeads:
+            return viewed.reshaped(tap.shape)
+        case .positionMajor:
+            return viewed.permuted([0, 2, 1, 3]).contiguous()
         }
     }
 }

@@ -48,6 +48,32 @@ public struct Component: RawRepresentable, Hashable, Codable, Sendable, Expressi
     public static let mlpActivation: Component = "mlp_activation"
     /// The MLP's output (its contribution to the residual stream).
     public static let mlpOutput: Component = "mlp_output"
+    // Further decoder sites (TransformerLens's hooks that pyvene has no name for).
+    /// Token embeddings (× the embedding scale), before positions are added: (B, S, D), layer 0.
+    public static let tokenEmbedding: Component = "hook_embed"
+    /// Learned position embeddings (B, S, D), layer 0.
+    public static let positionEmbedding: Component = "hook_pos_embed"
+    /// The residual stream between the attention and MLP sub-blocks (sequential residuals).
+    public static let residualMiddle: Component = "hook_resid_mid"
+    /// Attention scores after scaling, soft-capping and masking, before the softmax: (B, H, Sq, Sk).
+    public static let attentionScores: Component = "attn.hook_attn_scores"
+    /// Each head's contribution to the attention output, z_h W_O[h]: (B, H, S, D) (the bias is
+    /// added after the sum over heads). Computed only when hooked.
+    public static let headResult: Component = "head_result"
+    /// The MLP's pre-activation, m W_in (the gate's for gated MLPs): (B, S, I).
+    public static let mlpPreActivation: Component = "mlp.hook_pre"
+    /// What the MLP's output projection reads: act(m W_in), or act(m W_gate) ⊙ m W_up for gated
+    /// MLPs: (B, S, I).
+    public static let mlpPostActivation: Component = "mlp.hook_post"
+    /// The final norm's output (B, S, D), last layer.
+    public static let finalNormOutput: Component = "ln_final.hook_normalized"
+    /// TransformerLens layouts of the head sites: (B, S, H, d_head).
+    public static let tlQuery: Component = "attn.hook_q"
+    public static let tlKey: Component = "attn.hook_k"
+    public static let tlValue: Component = "attn.hook_v"
+    public static let tlZ: Component = "attn.hook_z"
+    /// TransformerLens's per-head result (B, S, H, D).
+    public static let tlResult: Component = "attn.hook_result"
     // Recurrent cells (one activation per time step).
     public static let cellInput: Component = "cell_input"
     public static let cellOutput: Component = "cell_output"
@@ -81,7 +107,9 @@ public struct Site: Hashable, Codable, Sendable, CustomStringConvertible {
 
     public var description: String { "L\(layer).\(component.rawValue)" }
 
-    /// TransformerLens hook names (`blocks.L.…`) and their pyvene components.
+    /// TransformerLens hook names (`blocks.L.…`) that are other names of pyvene components.
+    /// TransformerLens names with a layout of their own ("attn.hook_q": [batch, pos, head,
+    /// d_head]) are components themselves.
     public static let transformerLensAliases: [String: Component] = [
         "hook_resid_pre": .blockInput,
         "hook_resid_post": .blockOutput,
@@ -89,17 +117,26 @@ public struct Site: Hashable, Codable, Sendable, CustomStringConvertible {
         "hook_mlp_out": .mlpOutput,
         "ln1.hook_normalized": .attentionInput,
         "ln2.hook_normalized": .mlpInput,
-        "attn.hook_q": .headQueryOutput,
-        "attn.hook_k": .headKeyOutput,
-        "attn.hook_v": .headValueOutput,
-        "attn.hook_z": .headAttentionValueOutput,
         "attn.hook_pattern": .attentionWeight,
-        "mlp.hook_post": .mlpActivation,
     ]
 
-    /// Parses "L3.block_output", "3.block_output" or a TransformerLens name such as
-    /// "blocks.3.hook_resid_post" / "blocks.3.attn.hook_z".
+    /// Model-level TransformerLens hooks (outside `blocks.L`) and the sites they name: the
+    /// embeddings belong to layer 0, the final norm to the last layer (−1).
+    public static let transformerLensModelHooks: [String: Site] = [
+        "hook_embed": Site(layer: 0, component: .tokenEmbedding),
+        "hook_pos_embed": Site(layer: 0, component: .positionEmbedding),
+        "ln_final.hook_normalized": Site(layer: -1, component: .finalNormOutput),
+    ]
+
+    /// Parses "L3.block_output", "3.block_output", "L-1.block_output" (counted from the end) or
+    /// a TransformerLens name such as "blocks.3.hook_resid_post", "blocks.3.attn.hook_z",
+    /// "hook_embed" or "ln_final.hook_normalized". Whether the component exists is checked
+    /// against a model's site table when the site is used.
     public init(parsing text: String) throws {
+        if let site = Site.transformerLensModelHooks[text] {
+            self = site
+            return
+        }
         let parts = text.split(separator: ".", maxSplits: 1).map(String.init)
         if text.hasPrefix("blocks.") {
             let rest = text.dropFirst("blocks.".count)
@@ -107,16 +144,16 @@ public struct Site: Hashable, Codable, Sendable, CustomStringConvertible {
                 throw SiteError.unparsable(text: text, reason: "expected blocks.<layer>.<hook>")
             }
             let hook = String(rest[rest.index(after: dot)...])
-            guard let component = Site.transformerLensAliases[hook] else {
-                throw SiteError.unparsable(text: text, reason: "unknown TransformerLens hook '\(hook)'; known: \(Site.transformerLensAliases.keys.sorted().joined(separator: ", "))")
+            guard hook.contains("hook_") else {
+                throw SiteError.unparsable(text: text, reason: "'\(hook)' is not a TransformerLens hook name (hook_…)")
             }
-            self.init(layer: layer, component: component)
+            self.init(layer: layer, component: Site.transformerLensAliases[hook] ?? Component(hook))
             return
         }
         guard parts.count == 2 else { throw SiteError.unparsable(text: text, reason: "expected L<layer>.<component>") }
         let layerText = parts[0].hasPrefix("L") ? String(parts[0].dropFirst()) : parts[0]
-        guard let layer = Int(layerText), layer >= 0 else {
-            throw SiteError.unparsable(text: text, reason: "layer '\(parts[0])' is not a non-negative integer")
+        guard let layer = Int(layerText) else {
+            throw SiteError.unparsable(text: text, reason: "layer '\(parts[0])' is not an integer")
         }
         self.init(layer: layer, component: Component(parts[1]))
     }
@@ -127,6 +164,7 @@ public enum SiteError: Error, CustomStringConvertible, Equatable {
     case unparsable(text: String, reason: String)
     case unknownComponent(Component, model: String, known: [Component])
     case layerOutOfRange(layer: Int, model: String, layers: Int)
+    case wrongLayer(Component, layer: Int, model: String, only: Int)
 
     public var description: String {
         switch self {
@@ -134,7 +172,9 @@ public enum SiteError: Error, CustomStringConvertible, Equatable {
         case .unknownComponent(let c, let model, let known):
             return "component '\(c.rawValue)' does not exist in \(model); allowed: \(known.map(\.rawValue).joined(separator: ", "))"
         case .layerOutOfRange(let layer, let model, let layers):
-            return "layer \(layer) is out of range for \(model), which has layers 0..<\(layers)"
+            return "layer \(layer) is out of range for \(model), which has layers 0..<\(layers) (or -\(layers)...-1 from the end)"
+        case .wrongLayer(let c, let layer, let model, let only):
+            return "component '\(c.rawValue)' of \(model) exists at layer \(only) only, not at layer \(layer)"
         }
     }
 }

@@ -6,6 +6,22 @@ public enum SiteView: Hashable, Sendable {
     case third(Int)
     /// The last dimension split into `heads` heads, viewed (B, heads, S, head_dim).
     case heads(Int)
+    /// The last dimension split into `heads` heads, viewed (B, S, heads, head_dim) — the layout
+    /// TransformerLens gives `attn.hook_q/k/v/z`. Interventions see the tap as is, (B, S, heads·d).
+    case positionHeads(Int)
+    /// A head-major tap (B, H, S, X) viewed position-major (B, S, H, X) (TransformerLens's
+    /// `attn.hook_result`).
+    case positionMajor
+}
+
+/// The layers at which a component exists.
+public enum SiteLayers: Hashable, Sendable {
+    /// Every layer.
+    case all
+    /// Before the first block (embeddings): layer 0 only.
+    case first
+    /// After the last block (the final norm): the last layer only.
+    case last
 }
 
 /// What a model exposes at one component.
@@ -25,15 +41,31 @@ public struct SiteSpec: Hashable, Sendable {
     public let pyveneDimension: Int
     /// True when the activation is produced once per time step (recurrent cells, unit "t").
     public let perTimeStep: Bool
+    /// The layers at which the component exists.
+    public let layers: SiteLayers
+    /// The shape of the component's view, in words (TransformerLens style), for documentation
+    /// and error messages: e.g. "[batch, pos, head_index, d_head]".
+    public let shape: String
 
     public init(component: Component, tap: Component? = nil, view: SiteView = .whole, unitDimension: Int,
-                pyveneDimension: Int? = nil, perTimeStep: Bool = false) {
+                pyveneDimension: Int? = nil, perTimeStep: Bool = false, layers: SiteLayers = .all, shape: String = "") {
         self.component = component
         self.tap = tap ?? component
         self.view = view
         self.unitDimension = unitDimension
         self.pyveneDimension = pyveneDimension ?? unitDimension
         self.perTimeStep = perTimeStep
+        self.layers = layers
+        self.shape = shape
+    }
+}
+
+extension SiteSpec {
+    /// True when the component is seen head-major, (B, H, S, X): head views of merged taps, and
+    /// the natively head-major taps (attention weights and scores, per-head results).
+    public var isHeadMajor: Bool {
+        if case .heads = view { return true }
+        return view == .whole && [Component.attentionWeight, .attentionScores, .headResult].contains(tap)
     }
 }
 
@@ -55,7 +87,8 @@ public struct SiteTable: Sendable {
     /// Components in name order.
     public var components: [Component] { specs.keys.sorted() }
 
-    /// The spec of `site`, or a thrown `SiteError` naming what is allowed.
+    /// The spec of `site`, or a thrown `SiteError` naming what is allowed. Negative layers are
+    /// not accepted here; `resolved(_:)` turns them into layer indices first.
     public func spec(for site: Site) throws -> SiteSpec {
         guard let spec = specs[site.component] else {
             throw SiteError.unknownComponent(site.component, model: modelName, known: components)
@@ -63,6 +96,20 @@ public struct SiteTable: Sendable {
         guard site.layer >= 0 && site.layer < layers else {
             throw SiteError.layerOutOfRange(layer: site.layer, model: modelName, layers: layers)
         }
+        switch spec.layers {
+        case .all: break
+        case .first where site.layer != 0, .last where site.layer != layers - 1:
+            throw SiteError.wrongLayer(site.component, layer: site.layer, model: modelName, only: spec.layers == .first ? 0 : layers - 1)
+        default: break
+        }
         return spec
+    }
+
+    /// `site` with a negative layer counted from the end (−1 is the last layer), as Python
+    /// indexing does; throws when it is still out of range.
+    public func resolved(_ site: Site) throws -> Site {
+        guard site.layer < 0 else { return site }
+        guard site.layer + layers >= 0 else { throw SiteError.layerOutOfRange(layer: site.layer, model: modelName, layers: layers) }
+        return Site(layer: site.layer + layers, component: site.component)
     }
 }

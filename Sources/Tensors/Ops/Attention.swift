@@ -42,62 +42,27 @@ public enum Attention {
     }
 
     /// Attention probabilities P = softmax(cap(scale · Q Kᵀ) + mask), shape (B, H, Sq, Sk), where
-    /// cap(s) = c·tanh(s / c) with `softCap` c (Gemma 2) and the identity without.
+    /// cap(s) = c·tanh(s / c) with `softCap` c (Gemma 2) and the identity without. Scores and
+    /// softmax are computed in one pass over each (batch, head) block.
     public static func probabilities(query: Tensor, key: Tensor, heads: Int, kvHeads: Int, scale: Float,
                                      mask: AttentionMask, softCap: Float? = nil) -> Tensor {
-        precondition(query.rank == 3 && key.rank == 3, "attention expects (B, S, H·hd) query and key")
-        let batch = query.shape[0], sq = query.shape[1], sk = key.shape[1]
-        let headDim = query.shape[2] / heads
-        precondition(query.shape[2] == heads * headDim && key.shape[2] == kvHeads * headDim && heads % kvHeads == 0,
-                     "attention: widths \(query.shape[2]) / \(key.shape[2]) do not fit \(heads) heads and \(kvHeads) kv heads")
-        let q = headReadable(query), k = headReadable(key)
-        let group = heads / kvHeads
-        let out = Tensor(uninitializedShape: [batch, heads, sq, sk])
-        let dst = out.storage.pointer
-        let pad = mask.keyPadding
-        // tanh(s / c) of every score, kept for the backward pass of the cap.
-        let capped: Tensor? = softCap.map { _ in Tensor(uninitializedShape: [batch, heads, sq, sk]) }
-        // One (batch, head) at a time: OpenBLAS threads each product.
-        for bh in 0..<(batch * heads) {
-            let b = bh / heads, h = bh % heads
-            let scores = dst + bh * sq * sk
-            let kT = transposedOperand(head(k, batch: b, head: h / group, headDim: headDim))
-            BLAS.gemm(head(q, batch: b, head: h, headDim: headDim), kT, into: scores, ldc: sk, alpha: scale)
-            if let softCap, let capped {
-                let t = capped.storage.pointer + bh * sq * sk
-                ik_affine(scores, 1 / softCap, 0, t, sq * sk)
-                ik_unary(Int32(IK_TANH.rawValue), t, t, sq * sk)
-                ik_affine(t, softCap, 0, scores, sq * sk)
-            }
-            applyMask(scores, queries: sq, keys: sk, causal: mask.causal, window: mask.window, padding: pad?[b])
-            ik_softmax_rows(scores, scores, sq, sk)
-        }
-        let qd = q, kd = k
+        let problem = ScoreProblem(query: query, key: key, heads: heads, kvHeads: kvHeads, scale: scale, mask: mask, softCap: softCap)
+        let (out, capped) = problem.compute(softmax: true)
         return out.recordingGradient(inputs: [query, key]) { [out] g, needs in
-            var dScores = Tensor.softmaxBackward(y: out, grad: g)
-            if let capped { dScores = dScores * (1 - capped.square()) }  // d(c·tanh(s/c))/ds = 1 − tanh²
-            // Every (b, h) block of dQ is written once (beta 0); dK blocks sum over a kv group.
-            let dq: Tensor? = needs[0] ? Tensor(uninitializedShape: [batch, sq, heads * headDim]) : nil
-            let dk: Tensor? = needs[1] ? Tensor.zeros([batch, sk, kvHeads * headDim]) : nil
-            let ds = dScores.storage.pointer
-            for b in 0..<batch {
-                for h in 0..<heads {
-                    let s = BLASOperand(pointer: ds + (b * heads + h) * sq * sk, rows: sq, cols: sk, rowStride: sk, colStride: 1)!
-                    if dq != nil {
-                        // dQ_h = scale · dS · K_h
-                        let target = dq!.storage.pointer + b * sq * heads * headDim + h * headDim
-                        BLAS.gemm(s, head(kd, batch: b, head: h / group, headDim: headDim), into: target,
-                                  ldc: heads * headDim, alpha: scale, beta: 0)
-                    }
-                    if dk != nil {
-                        // dK_kv += scale · dSᵀ · Q_h
-                        let target = dk!.storage.pointer + b * sk * kvHeads * headDim + (h / group) * headDim
-                        BLAS.gemm(transposedOperand(s), head(qd, batch: b, head: h, headDim: headDim), into: target,
-                                  ldc: kvHeads * headDim, alpha: scale, beta: 1)
-                    }
-                }
-            }
-            return [dq, dk]
+            problem.gradients(Tensor.softmaxBackward(y: out, grad: g), capped: capped, needs: needs)
+        }
+    }
+
+    /// Attention scores S = cap(scale · Q Kᵀ) + mask before the softmax, shape (B, H, Sq, Sk),
+    /// masked entries −∞ (TransformerLens's `hook_attn_scores`). Masked entries pass no gradient.
+    public static func scores(query: Tensor, key: Tensor, heads: Int, kvHeads: Int, scale: Float,
+                              mask: AttentionMask, softCap: Float? = nil) -> Tensor {
+        let problem = ScoreProblem(query: query, key: key, heads: heads, kvHeads: kvHeads, scale: scale, mask: mask, softCap: softCap)
+        let (out, capped) = problem.compute(softmax: false)
+        return out.recordingGradient(inputs: [query, key]) { g, needs in
+            let dScores = g.copy()
+            problem.maskGradient(dScores)
+            return problem.gradients(dScores, capped: capped, needs: needs)
         }
     }
 
@@ -116,7 +81,10 @@ public enum Attention {
             BLAS.gemm(pm, head(v, batch: b, head: h / group, headDim: headDim),
                       into: dst + b * sq * heads * headDim + h * headDim, ldc: heads * headDim)
         }
-        return out.recordingGradient(inputs: [p, value]) { g, needs in
+        // The backward pass reads P through `pc`, captured so that its storage outlives the forward
+        // pass (P itself may be a temporary of the caller's).
+        return out.recordingGradient(inputs: [p, value]) { [pc] g, needs in
+            let pp = pc.basePointer
             let gc = g.contiguousData()
             let dp: Tensor? = needs[0] ? Tensor(uninitializedShape: [batch, heads, sq, sk]) : nil
             let dv: Tensor? = needs[1] ? Tensor.zeros([batch, sk, kvHeads * headDim]) : nil
@@ -146,15 +114,15 @@ public enum Attention {
         BLASOperand(transposeOf: op)
     }
 
-    /// Sets masked scores to −∞ (exact zeros after softmax).
+    /// Sets masked scores to `fill` (−∞: exact zeros after softmax).
     static func applyMask(_ scores: UnsafeMutablePointer<Float>, queries sq: Int, keys sk: Int, causal: Bool,
-                          window: Int?, padding: [Bool]?) {
+                          window: Int?, padding: [Bool]?, fill: Float = -.infinity) {
         let shift = sk - sq
         if causal {
             for i in 0..<sq {
                 let firstHidden = i + shift + 1
                 if firstHidden < sk {
-                    (scores + i * sk + firstHidden).update(repeating: -.infinity, count: sk - firstHidden)
+                    (scores + i * sk + firstHidden).update(repeating: fill, count: sk - firstHidden)
                 }
             }
         }
@@ -162,12 +130,12 @@ public enum Attention {
             // Query i (absolute position i + shift) sees keys j > i + shift − W.
             for i in 0..<sq {
                 let firstSeen = Swift.min(Swift.max(i + shift - window + 1, 0), sk)
-                if firstSeen > 0 { (scores + i * sk).update(repeating: -.infinity, count: firstSeen) }
+                if firstSeen > 0 { (scores + i * sk).update(repeating: fill, count: firstSeen) }
             }
         }
         if let padding {
             for j in 0..<sk where !padding[j] {
-                for i in 0..<sq { scores[i * sk + j] = -.infinity }
+                for i in 0..<sq { scores[i * sk + j] = fill }
             }
         }
     }

@@ -1,0 +1,26 @@
+import Tensors
+
+/// Several hook objects in one pass: each tap visits them in order, each seeing the activation
+/// the previous one left. The pass may stop early only when every member allows it.
+public final class HookChain: ActivationHooks {
+    public let members: [any ActivationHooks]
+
+    public init(_ members: [any ActivationHooks]) { self.members = members }
+
+    public func isActive(_ point: TapPoint) -> Bool { members.contains { $0.isActive(point) } }
+
+    public func visit(_ point: TapPoint, step: Int?, _ activation: inout Tensor) throws {
+        for member in members where member.isActive(point) { try member.visit(point, step: step, &activation) }
+    }
+
+    public func canStop(afterLayer layer: Int) -> Bool { members.allSatisfy { $0.canStop(afterLayer: layer) } }
+}
+
+extension ForwardOptions {
+    /// These options with `extra` hooks run after the ones already set.
+    public func addingHooks(_ extra: any ActivationHooks) -> ForwardOptions {
+        var copy = self
+        copy.hooks = hooks.map { HookChain([$0, extra]) } ?? extra
+        return copy
+    }
+}
