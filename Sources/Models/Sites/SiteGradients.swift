@@ -36,13 +36,7 @@ final class GradientProbes: ActivationHooks {
     private var probes: [Site: [(probe: Parameter, activation: Tensor, spec: SiteSpec)]] = [:]
 
     init(sites: [Site], table: SiteTable) throws {
-        var wanted: [TapPoint: [(Site, SiteSpec)]] = [:]
-        for site in sites {
-            let resolved = try table.resolved(site)
-            let spec = try table.spec(for: resolved)
-            wanted[TapPoint(layer: resolved.layer, tap: spec.tap), default: []].append((site, spec))
-        }
-        self.wanted = wanted
+        wanted = try table.tapPoints(for: sites)
     }
 
     func isActive(_ point: TapPoint) -> Bool { wanted[point] != nil }

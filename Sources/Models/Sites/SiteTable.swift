@@ -112,4 +112,15 @@ public struct SiteTable: Sendable {
         guard site.layer + layers >= 0 else { throw SiteError.layerOutOfRange(layer: site.layer, model: modelName, layers: layers) }
         return Site(layer: site.layer + layers, component: site.component)
     }
+
+    /// The tap points where `sites` are read, each with the sites (as given) and specs read there.
+    public func tapPoints(for sites: [Site]) throws -> [TapPoint: [(Site, SiteSpec)]] {
+        var wanted: [TapPoint: [(Site, SiteSpec)]] = [:]
+        for site in sites {
+            let resolved = try resolved(site)
+            let spec = try spec(for: resolved)
+            wanted[TapPoint(layer: resolved.layer, tap: spec.tap), default: []].append((site, spec))
+        }
+        return wanted
+    }
 }
