@@ -1,3 +1,4 @@
+import Intervene
 import Models
 import Tensors
 
@@ -8,6 +9,8 @@ enum ModelFitting {
     /// `loss(indices)`, and freezes it again (also when a forward pass throws).
     static func fit(_ model: any HookableModel, count: Int, epochs: Int, learningRate: Float, batchSize: Int, seed: UInt64,
                     loss: ([Int]) throws -> Tensor) throws {
+        guard epochs >= 0 else { throw TrainingError.invalidOption(name: "epochs", value: "\(epochs)", allowed: "an integer ≥ 0") }
+        guard batchSize >= 1 else { throw TrainingError.invalidOption(name: "batchSize", value: "\(batchSize)", allowed: "a positive integer") }
         model.unfreeze()
         defer { model.freeze() }
         let optimizer = Adam(model.namedParameters.map(\.parameter), learningRate: learningRate)
@@ -38,9 +41,14 @@ public enum ClassifierFitting {
     /// The same for any input: `input(indices)` builds the batch of those examples.
     public static func fit(_ model: any HookableModel, count: Int, input: ([Int]) -> ModelInput, labels: [Int], epochs: Int,
                            learningRate: Float, batchSize: Int = 64, position: Int? = nil, seed: UInt64) throws {
+        guard labels.count == count else {
+            throw TrainingError.invalidBatch(field: "labels", value: "\(labels.count) labels", allowed: "one label per example (\(count))")
+        }
         try ModelFitting.fit(model, count: count, epochs: epochs, learningRate: learningRate, batchSize: batchSize, seed: seed) { idx in
-            let logits = try model.forward(input(idx), options: ForwardOptions()).output
-            return Tensor.crossEntropy(logits: logits.atPosition(position), targets: idx.map { labels[$0] })
+            let logits = try labelLogits(try model.forward(input(idx), options: ForwardOptions()).output, position: position)
+            let targets = idx.map { labels[$0] }
+            try checkLabels(targets, logits: logits)
+            return Tensor.crossEntropy(logits: logits, targets: targets)
         }
     }
 
@@ -52,8 +60,9 @@ public enum ClassifierFitting {
     /// Fraction of examples of `input` classified correctly.
     public static func accuracy(_ model: any HookableModel, input: ModelInput, labels: [Int], position: Int? = nil) throws -> Double {
         try Tensor.withoutGradients {
-            let logits = try model.forward(input, options: ForwardOptions()).output
-            let predictions = logits.atPosition(position).argmax(axis: -1).values
+            let logits = try labelLogits(try model.forward(input, options: ForwardOptions()).output, position: position)
+            try checkLabels(labels, logits: logits)
+            let predictions = logits.argmax(axis: -1).values
             return Double(zip(predictions, labels).filter { $0 == $1 }.count) / Double(Swift.max(labels.count, 1))
         }
     }
@@ -66,12 +75,17 @@ public enum LanguageModelFitting {
     public static func fit(_ model: any CausalLanguageModel, sequences: [[Int]], epochs: Int, learningRate: Float,
                            batchSize: Int = 32, seed: UInt64) throws {
         guard let length = sequences.first?.count, length > 1 else { return }
+        if let i = sequences.firstIndex(where: { $0.count != length }) {
+            throw TrainingError.invalidBatch(field: "sequences[\(i)]", value: "\(sequences[i].count) tokens", allowed: "\(length) tokens, the length of sequences[0]")
+        }
         try ModelFitting.fit(model, count: sequences.count, epochs: epochs, learningRate: learningRate, batchSize: batchSize, seed: seed) { idx in
             let rows = idx.map { sequences[$0] }
             let inputs = IndexTensor(shape: [rows.count, length - 1], values: rows.flatMap { $0.dropLast() })
             let logits = try model.forward(.tokens(inputs), options: ForwardOptions()).output
             let flat = logits.reshaped([rows.count * (length - 1), logits.shape[2]])
-            return Tensor.crossEntropy(logits: flat, targets: rows.flatMap { $0.dropFirst() })
+            let targets = rows.flatMap { $0.dropFirst() }
+            try checkLabels(targets, logits: flat)
+            return Tensor.crossEntropy(logits: flat, targets: targets)
         }
     }
 }

@@ -24,7 +24,7 @@ public struct Experiment: Decodable, Sendable {
         public var builtin: String?
         /// Where to write a built-in model after training it (a checkpoint folder).
         public var saveTo: String?
-        enum CodingKeys: String, CodingKey { case path, builtin, saveTo = "save_to" }
+        enum CodingKeys: String, CodingKey, CaseIterable { case path, builtin, saveTo = "save_to" }
     }
 
     public struct DataSpec: Decodable, Sendable {
@@ -35,6 +35,7 @@ public struct Experiment: Decodable, Sendable {
         /// Number of training and test pairs for built-in tasks, or paths of .jsonl files.
         public var train: JSONCodable?
         public var test: JSONCodable?
+        enum CodingKeys: String, CodingKey, CaseIterable { case builtin, variable, train, test }
     }
 
     public struct TrainingSpec: Decodable, Sendable {
@@ -48,13 +49,20 @@ public struct Experiment: Decodable, Sendable {
         public var warmupFraction: Float?
         public var gradientAccumulationSteps: Int?
         public var earlyStoppingPatience: Int?
+        /// What early stopping watches on the validation examples: "iia" (default) or "loss".
+        public var earlyStoppingMetric: String?
+        /// The share of the training examples held out (chosen by the seed) to evaluate after
+        /// every epoch, which early stopping watches; default 0.1 with
+        /// `early_stopping_patience`, else 0 (every example trains).
+        public var validationFraction: Double?
         public var clipGradientNorm: Float?
         public var boundaryRegularization: Float?
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case epochs, optimizer
             case batchSize = "batch_size", learningRate = "learning_rate", boundaryLearningRate = "boundary_learning_rate"
             case temperatureStart = "temperature_start", temperatureEnd = "temperature_end", warmupFraction = "warmup_fraction"
             case gradientAccumulationSteps = "gradient_accumulation_steps", earlyStoppingPatience = "early_stopping_patience"
+            case earlyStoppingMetric = "early_stopping_metric", validationFraction = "validation_fraction"
             case clipGradientNorm = "clip_gradient_norm", boundaryRegularization = "boundary_regularization"
         }
     }
@@ -62,6 +70,7 @@ public struct Experiment: Decodable, Sendable {
     public struct OutputSpec: Decodable, Sendable {
         public var bundle: String
         public var metrics: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case bundle, metrics }
     }
 
     public var name: String
@@ -74,13 +83,15 @@ public struct Experiment: Decodable, Sendable {
     public var training: TrainingSpec
     public var output: OutputSpec
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case name, seed, model, data, representations, subspaces, training, output
         case interventionTypes = "intervention_types"
     }
 
     public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        try Experiment.rejectUnknownNestedKeys(c)
         name = try c.decode(String.self, forKey: .name)
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
         model = try c.decode(ModelSpec.self, forKey: .model)
@@ -92,12 +103,29 @@ public struct Experiment: Decodable, Sendable {
         output = try c.decode(OutputSpec.self, forKey: .output)
     }
 
-    /// Reads an experiment file; a malformed one throws `ExperimentError` naming the field.
+    /// Rejects unknown keys in the nested objects: model, data, training, output and every
+    /// representation.
+    static func rejectUnknownNestedKeys(_ c: KeyedDecodingContainer<CodingKeys>) throws {
+        let nested: [(CodingKeys, (Decoder) throws -> Void)] = [
+            (.model, { try $0.rejectUnknownKeys(ModelSpec.CodingKeys.self) }), (.data, { try $0.rejectUnknownKeys(DataSpec.CodingKeys.self) }),
+            (.training, { try $0.rejectUnknownKeys(TrainingSpec.CodingKeys.self) }), (.output, { try $0.rejectUnknownKeys(OutputSpec.CodingKeys.self) }),
+        ]
+        for (key, check) in nested where c.contains(key) { try check(try c.superDecoder(forKey: key)) }
+        if c.contains(.representations), var list = try? c.nestedUnkeyedContainer(forKey: .representations) {
+            while !list.isAtEnd { try RepresentationConfig.rejectUnknownKeys(in: try list.superDecoder()) }
+        }
+    }
+
+    /// Reads an experiment file; a malformed one throws `ExperimentError` naming the field, an
+    /// unknown (misspelled) key `ExperimentError.unknownKey` naming the key, where it is and the
+    /// keys allowed there.
     public static func load(path: String) throws -> Experiment {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ExperimentError.invalid(file: path, field: "(file)", value: "missing", expected: "a readable JSON experiment file")
         }
-        do { return try JSONDecoder().decode(Experiment.self, from: data) } catch let e as ConfigurationError {
+        do { return try JSONDecoder().decode(Experiment.self, from: data) } catch let ConfigurationError.unknownKey(key, keyPath, allowed) {
+            throw ExperimentError.unknownKey(file: path, key: key, path: keyPath, allowed: allowed)
+        } catch let e as ConfigurationError {
             throw ExperimentError.invalid(file: path, field: "representations", value: "…", expected: "\(e)")
         } catch {
             let problem = DecodingProblem(error)
@@ -109,11 +137,15 @@ public struct Experiment: Decodable, Sendable {
 /// An experiment that cannot run as written.
 public enum ExperimentError: Error, CustomStringConvertible, Equatable {
     case invalid(file: String, field: String, value: String, expected: String)
+    /// A key the experiment format does not have (often a misspelling), at `path` in `file`.
+    case unknownKey(file: String, key: String, path: String, allowed: [String])
 
     public var description: String {
         switch self {
         case .invalid(let file, let field, let value, let expected):
             return "\(file): field '\(field)'\(value == "…" ? "" : " has value \(value);") expected \(expected)"
+        case .unknownKey(let file, let key, let path, let allowed):
+            return "\(file): unknown key '\(key)' at \(path); allowed keys there: \(allowed.joined(separator: ", "))"
         }
     }
 }

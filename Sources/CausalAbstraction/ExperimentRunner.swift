@@ -43,13 +43,16 @@ public struct ExperimentRunner {
     }
 
     /// Training and test examples: a built-in task, or .jsonl files (see `InterventionExample`).
-    public func data() throws -> (train: [InterventionExample], test: [InterventionExample], description: String) {
+    /// With `classes` (see `InterventionExample.labelClasses(of:)`), a .jsonl label outside
+    /// 0..<classes throws naming its file and line.
+    public func data(classes: Int? = nil) throws -> (train: [InterventionExample], test: [InterventionExample], description: String) {
         let spec = experiment.data
         if spec.builtin == nil, let train = spec.train?.value.stringValue {
             guard let test = spec.test?.value.stringValue else {
                 throw invalid("data.test", spec.test?.value.serialized() ?? "missing", "a .jsonl file of test examples")
             }
-            return (try InterventionExample.load(jsonl: train), try InterventionExample.load(jsonl: test), "jsonl:\(train) / \(test)")
+            return (try InterventionExample.load(jsonl: train, classes: classes), try InterventionExample.load(jsonl: test, classes: classes),
+                    "jsonl:\(train) / \(test)")
         }
         guard spec.builtin == "hierarchical_equality" else {
             throw invalid("data.builtin", spec.builtin.map { "\"\($0)\"" } ?? "missing",
@@ -71,30 +74,77 @@ public struct ExperimentRunner {
                 "builtin:hierarchical_equality \(variableName)")
     }
 
-    /// Training options from the experiment.
+    /// Training options from the experiment; a value training cannot use throws
+    /// `ExperimentError` naming its field in the file.
     public func options() throws -> TrainingOptions {
         let t = experiment.training
         var o = TrainingOptions()
         o.seed = experiment.seed
         o.progress = progress
-        if let v = t.epochs { guard v > 0 else { throw invalid("training.epochs", "\(v)", "a positive integer") }; o.epochs = v }
-        if let v = t.batchSize { guard v > 0 else { throw invalid("training.batch_size", "\(v)", "a positive integer") }; o.batchSize = v }
-        if let v = t.learningRate { guard v > 0, v.isFinite else { throw invalid("training.learning_rate", "\(v)", "a positive number") }; o.learningRate = v }
+        if let v = t.epochs { o.epochs = v }
+        if let v = t.batchSize { o.batchSize = v }
+        if let v = t.learningRate { o.learningRate = v }
         if let v = t.optimizer {
             guard let kind = OptimizerKind(rawValue: v) else { throw invalid("training.optimizer", "\"\(v)\"", "adam, adamw, sgd") }
             o.optimizer = kind
         }
         if let v = t.boundaryLearningRate { o.parameterLearningRates["intervention_boundaries"] = v }
-        if let start = t.temperatureStart, let end = t.temperatureEnd {
-            guard start > 0, end > 0 else { throw invalid("training.temperature_start/end", "\(start)/\(end)", "positive temperatures") }
-            o.temperature = (start, end)
+        switch (t.temperatureStart, t.temperatureEnd) {
+        case let (start?, end?): o.temperature = (start, end)
+        case (let start?, nil):
+            throw invalid("training.temperature_end", "missing", "a positive temperature to anneal to from temperature_start (\(start)); give both or neither")
+        case (nil, let end?):
+            throw invalid("training.temperature_start", "missing", "a positive temperature to anneal from to temperature_end (\(end)); give both or neither")
+        case (nil, nil): break
         }
-        if let v = t.warmupFraction { guard (0...1).contains(v) else { throw invalid("training.warmup_fraction", "\(v)", "0…1") }; o.warmupFraction = v }
-        if let v = t.gradientAccumulationSteps { guard v > 0 else { throw invalid("training.gradient_accumulation_steps", "\(v)", "a positive integer") }; o.gradientAccumulationSteps = v }
+        if let v = t.warmupFraction { o.warmupFraction = v }
+        if let v = t.gradientAccumulationSteps { o.gradientAccumulationSteps = v }
         o.earlyStoppingPatience = t.earlyStoppingPatience
+        if let v = t.earlyStoppingMetric {
+            guard ["iia", "loss"].contains(v) else { throw invalid("training.early_stopping_metric", "\"\(v)\"", "iia, loss") }
+            o.earlyStoppingMetric = v
+        }
         o.clipGradientNorm = t.clipGradientNorm
         o.boundaryRegularization = t.boundaryRegularization ?? 0
+        do { try o.validate() } catch TrainingError.invalidOption(let name, let value, let allowed) {
+            throw invalid(ExperimentRunner.optionFields[name] ?? "training", value, allowed)
+        }
         return o
+    }
+
+    /// The experiment file field of each `TrainingOptions` option.
+    static let optionFields = [
+        "epochs": "training.epochs", "batchSize": "training.batch_size", "learningRate": "training.learning_rate",
+        "parameterLearningRates[\"intervention_boundaries\"]": "training.boundary_learning_rate", "warmupFraction": "training.warmup_fraction",
+        "temperature": "training.temperature_start/end", "boundaryRegularization": "training.boundary_regularization",
+        "gradientAccumulationSteps": "training.gradient_accumulation_steps", "earlyStoppingPatience": "training.early_stopping_patience",
+        "clipGradientNorm": "training.clip_gradient_norm",
+    ]
+
+    /// The validation fraction: `validation_fraction`, else 0.1 when early stopping is on and 0
+    /// otherwise. Early stopping needs a positive one.
+    public func validationFraction() throws -> Double {
+        let t = experiment.training
+        let fraction = t.validationFraction ?? (t.earlyStoppingPatience == nil ? 0 : 0.1)
+        guard fraction >= 0 && fraction < 1 else { throw invalid("training.validation_fraction", "\(fraction)", "a fraction in 0..<1") }
+        if t.earlyStoppingPatience != nil && fraction == 0 {
+            throw invalid("training.validation_fraction", "\(fraction)", "a fraction in (0, 1) of the training examples for early stopping to watch")
+        }
+        return fraction
+    }
+
+    /// Holds out `validationFraction()` of the training examples (at least one when positive,
+    /// chosen by the seed); the rest keep their order and train.
+    public func validationSplit(_ examples: [InterventionExample]) throws -> (train: [InterventionExample], validation: [InterventionExample]) {
+        let fraction = try validationFraction()
+        guard fraction > 0 else { return (examples, []) }
+        let count = Swift.max(1, Int((fraction * Double(examples.count)).rounded()))
+        guard count < examples.count else {
+            throw invalid("training.validation_fraction", "\(fraction)", "a fraction that leaves training examples (there are \(examples.count))")
+        }
+        var generator = RandomGenerator(seed: experiment.seed &+ 0x5EED)
+        let held = Set(Array(examples.indices).shuffled(using: &generator).prefix(count))
+        return (examples.indices.filter { !held.contains($0) }.map { examples[$0] }, held.sorted().map { examples[$0] })
     }
 
     /// Metrics as one JSON object on one line, keys sorted (the metrics file and CLI output).
@@ -102,29 +152,37 @@ public struct ExperimentRunner {
         "{" + metrics.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ") + "}"
     }
 
-    /// Trains, evaluates and saves. Returns the metrics.
+    /// Trains (evaluating the validation split after every epoch, where early stopping
+    /// watches it), evaluates on the test examples and saves. Returns the metrics.
     @discardableResult
     public func run(command: String) throws -> [String: Double] {
         let options = try self.options()
+        _ = try validationFraction()
         let (model, source, taskAccuracy) = try self.model()
-        let (train, test, dataDescription) = try data()
+        let (examples, test, dataDescription) = try data(classes: InterventionExample.labelClasses(of: model))
+        let (train, validation) = try validationSplit(examples)
         let collate = InterventionExample.collator(representations: experiment.representations.count, subspaces: experiment.subspaces)
         let config = IntervenableConfig(representations: experiment.representations, interventionTypes: experiment.interventionTypes)
         let intervenable = try IntervenableModel(config: config, model: model, seed: experiment.seed)
-        let trainer = InterventionTrainer(model: intervenable, collator: collate, options: options)
+        let metricsToWatch: [Metric] = [.interchangeInterventionAccuracy] + (options.earlyStoppingMetric == "loss" ? [.crossEntropy] : [])
+        let trainer = InterventionTrainer(model: intervenable, collator: collate, metrics: metricsToWatch, options: options)
         let start = Date()
-        let history = try trainer.train(train)
+        let history = try trainer.train(train, evaluation: validation.isEmpty ? nil : validation)
         let trainSeconds = Date().timeIntervalSince(start)
         var metrics = try trainer.evaluate(test)
         metrics["train_seconds"] = trainSeconds
         metrics["steps"] = Double(history.steps)
+        if !validation.isEmpty {
+            for (name, value) in history.evaluations.last?.metrics ?? [:] { metrics["validation_" + name] = value }
+            metrics["stopped_early"] = history.stoppedEarly ? 1 : 0
+        }
         if let taskAccuracy { metrics["task_accuracy"] = taskAccuracy }
         let card = InterventionBundle.Card(
             title: experiment.name,
             task: experiment.data.builtin == "hierarchical_equality"
                 ? "Hierarchical equality (pyvene's DAS tutorial): four objects a, b, c, d; the label is (a = b) = (c = d). Intervened variable: \(experiment.data.variable ?? "left_equality")."
                 : "Counterfactual examples from \(dataDescription).",
-            training: "\(options.epochs) epochs of \(train.count) (base, source) pairs, batch \(options.batchSize), \(options.optimizer.rawValue) lr \(options.learningRate), seed \(experiment.seed); \(history.steps) steps.",
+            training: "\(options.epochs) epochs of \(train.count) (base, source) pairs\(validation.isEmpty ? "" : " (\(validation.count) more held out for validation\(history.stoppedEarly ? "; stopped early" : ""))"), batch \(options.batchSize), \(options.optimizer.rawValue) lr \(options.learningRate), seed \(experiment.seed); \(history.steps) steps.",
             reproduce: command)
         try InterventionBundle.save(intervenable, to: experiment.output.bundle, modelSource: source, metrics: metrics,
                                     provenance: .init(command: command, seed: experiment.seed, data: dataDescription, subspaces: experiment.subspaces),

@@ -42,8 +42,10 @@ public struct InterventionExample: Sendable, Equatable {
         self.label = label
     }
 
-    /// Reads a .jsonl file; a malformed line throws naming the line and the field.
-    public static func load(jsonl path: String) throws -> [InterventionExample] {
+    /// Reads a .jsonl file; a malformed line throws `ExperimentError` naming the file, the line
+    /// and the field. With `classes` (see `labelClasses(of:)`), a label outside 0..<classes
+    /// throws as well.
+    public static func load(jsonl path: String, classes: Int? = nil) throws -> [InterventionExample] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ExperimentError.invalid(file: path, field: "(file)", value: "missing", expected: "a readable .jsonl file")
         }
@@ -51,40 +53,59 @@ public struct InterventionExample: Sendable, Equatable {
         for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let text = line.trimmingCharacters(in: .whitespaces)
             if text.isEmpty { continue }
-            let where_ = "\(path):\(n + 1)"
-            let json: JSONValue
-            do { json = try JSONValue.parse(text) } catch {
-                throw ExperimentError.invalid(file: where_, field: "(line)", value: "…", expected: "one JSON object per line (\(error))")
-            }
-            func input(_ field: String) throws -> Input {
-                guard let items = json[field]?.arrayValue, !items.isEmpty else {
-                    throw ExperimentError.invalid(file: where_, field: field, value: json[field]?.serialized() ?? "missing", expected: "a non-empty list of token ids or of vectors")
-                }
-                if items.allSatisfy({ $0.intValue != nil }) { return .tokens(items.compactMap(\.intValue)) }
-                let rows = items.map { $0.arrayValue?.compactMap(\.doubleValue).map { Float($0) } }
-                guard rows.allSatisfy({ $0 != nil && $0!.count == rows[0]?.count && !$0!.isEmpty }) else {
-                    throw ExperimentError.invalid(file: where_, field: field, value: "…", expected: "token ids, or vectors of one length")
-                }
-                return .embeddings(rows.map { $0! })
-            }
-            func ints(_ field: String) throws -> [Int]? {
-                guard let v = json[field], !v.isNull else { return nil }
-                guard let items = v.arrayValue, !items.isEmpty, items.allSatisfy({ ($0.intValue ?? -1) >= 0 }) else {
-                    throw ExperimentError.invalid(file: where_, field: field, value: v.serialized(), expected: "a non-empty list of non-negative integers")
-                }
-                return items.compactMap(\.intValue)
-            }
-            guard let label = json["label"]?.intValue, label >= 0 else {
-                throw ExperimentError.invalid(file: where_, field: "label", value: json["label"]?.serialized() ?? "missing", expected: "a non-negative integer")
-            }
-            guard let positions = try ints("positions") else {
-                throw ExperimentError.invalid(file: where_, field: "positions", value: "missing", expected: "a non-empty list of non-negative integers")
-            }
-            examples.append(InterventionExample(base: try input("base"), source: try input("source"), basePositions: positions,
-                                                sourcePositions: try ints("source_positions"), label: label))
+            examples.append(try parse(line: text, at: "\(path):\(n + 1)", classes: classes))
         }
         guard !examples.isEmpty else { throw ExperimentError.invalid(file: path, field: "(file)", value: "empty", expected: "at least one example") }
         return examples
+    }
+
+    /// One example from one JSON line; `place` ("file:line") is where errors point.
+    static func parse(line text: String, at place: String, classes: Int?) throws -> InterventionExample {
+        func invalid(_ field: String, _ value: String, _ expected: String) -> ExperimentError {
+            .invalid(file: place, field: field, value: value, expected: expected)
+        }
+        let json: JSONValue
+        do { json = try JSONValue.parse(text) } catch { throw invalid("(line)", "…", "one JSON object per line (\(error))") }
+        func input(_ field: String) throws -> Input {
+            guard let items = json[field]?.arrayValue, !items.isEmpty else {
+                throw invalid(field, json[field]?.serialized() ?? "missing", "a non-empty list of token ids or of vectors")
+            }
+            if items.allSatisfy({ $0.intValue != nil }) { return .tokens(items.compactMap(\.intValue)) }
+            let rows = items.map { item -> [Float]? in
+                guard let values = item.arrayValue, values.allSatisfy({ $0.doubleValue != nil }) else { return nil }
+                return values.compactMap(\.doubleValue).map { Float($0) }
+            }
+            guard let width = rows[0]?.count, width > 0, rows.allSatisfy({ $0?.count == width }) else {
+                throw invalid(field, "…", "token ids, or vectors of one length")
+            }
+            return .embeddings(rows.compactMap { $0 })
+        }
+        func ints(_ field: String) throws -> [Int]? {
+            guard let v = json[field], !v.isNull else { return nil }
+            guard let items = v.arrayValue, !items.isEmpty, items.allSatisfy({ ($0.intValue ?? -1) >= 0 }) else {
+                throw invalid(field, v.serialized(), "a non-empty list of non-negative integers")
+            }
+            return items.compactMap(\.intValue)
+        }
+        guard let label = json["label"]?.intValue, label >= 0, label < classes ?? Int.max else {
+            throw invalid("label", json["label"]?.serialized() ?? "missing",
+                          classes.map { "a class index in 0..<\($0) (the classes of the model's output)" } ?? "a non-negative integer")
+        }
+        guard let positions = try ints("positions") else { throw invalid("positions", "missing", "a non-empty list of non-negative integers") }
+        return InterventionExample(base: try input("base"), source: try input("source"), basePositions: positions,
+                                   sourcePositions: try ints("source_positions"), label: label)
+    }
+
+    /// How many classes a label may name for `model`: the vocabulary of a language model, the
+    /// classes of an MLP or GRU classifier; nil when the model does not say (encoders, custom
+    /// models), where the trainer still checks labels against the output it gets.
+    public static func labelClasses(of model: any HookableModel) -> Int? {
+        switch model {
+        case let languageModel as any CausalLanguageModel: return languageModel.vocabularySize
+        case let mlp as MLPClassifier: return mlp.configuration.classes
+        case let gru as GRUClassifier: return gru.configuration.labels
+        default: return nil
+        }
     }
 
     /// The example as one JSON line, the format `load(jsonl:)` reads.
@@ -105,6 +126,7 @@ public struct InterventionExample: Sendable, Equatable {
     /// with optional per-representation subspaces (partition ids) for every example.
     public static func collator(representations: Int, subspaces: [Int]?) -> ([InterventionExample]) throws -> InterventionBatch {
         { examples in
+            guard !examples.isEmpty else { throw ConfigurationError.invalidField(field: "examples", value: "[]", allowed: "at least one example per batch") }
             func batch(_ inputs: [Input], _ side: String) throws -> ModelInput {
                 let length = inputs[0].length
                 guard inputs.allSatisfy({ $0.length == length }) else {
@@ -118,7 +140,9 @@ public struct InterventionExample: Sendable, Equatable {
                     }
                     return .tokens(IndexTensor(shape: [ids.count, length], values: Array(ids.joined())))
                 case .embeddings(let first):
-                    let width = first[0].count
+                    guard let width = first.first?.count else {
+                        throw ConfigurationError.invalidField(field: "\(side) inputs", value: "[]", allowed: "at least one embedding vector")
+                    }
                     var values: [Float] = []
                     values.reserveCapacity(inputs.count * length * width)
                     for input in inputs {

@@ -45,7 +45,7 @@ struct DemoCommand: ParsableCommand {
             let reloaded = try InterventionBundle.load(from: output + "/bundle", model: model)
             let test = try runner.data().test
             let trainer = InterventionTrainer(model: reloaded, collator: InterventionExample.collator(representations: 1, subspaces: [0]))
-            let iia = try trainer.evaluate(test)["iia"]!
+            let iia = try trainer.evaluate(test)["iia"] ?? 0
             print(String(format: "3/3 reloaded bundle: IIA %.4f (same test pairs)", iia))
             print(ExperimentRunner.jsonLine(["task_accuracy": metrics["task_accuracy"] ?? 0, "iia": metrics["iia"] ?? 0, "reloaded_iia": iia]))
         } catch {

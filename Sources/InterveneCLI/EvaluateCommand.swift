@@ -59,7 +59,7 @@ struct EvaluateCommand: ParsableCommand {
                                                        subspaces: try subspaceIds(manifest: manifest))
             let examples: [InterventionExample]
             if !data.hasPrefix("builtin:") {
-                examples = try InterventionExample.load(jsonl: data)
+                examples = try InterventionExample.load(jsonl: data, classes: InterventionExample.labelClasses(of: loadedModel))
             } else {
                 let parts = data.split(separator: ":").map(String.init)
                 guard parts.count >= 2, parts[1] == "hierarchical_equality" else {

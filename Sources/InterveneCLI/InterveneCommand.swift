@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Intervene
 
 /// The `intervene` command-line tool.
 ///
@@ -20,6 +21,7 @@ struct InterveneCommand: ParsableCommand {
 func fail(_ error: Error) -> ExitCode {
     FileHandle.standardError.write(Data("error: \(error)\n".utf8))
     switch error {
+    case let training as TrainingError: return ExitCode(training.isInputError ? 2 : 1)
     case is CausalAbstractionInputError: return ExitCode(2)
     default: return ExitCode(1)
     }
@@ -27,3 +29,14 @@ func fail(_ error: Error) -> ExitCode {
 
 /// Errors that mean "your input is wrong" (exit code 2).
 protocol CausalAbstractionInputError: Error {}
+
+extension TrainingError {
+    /// Options and batches that do not fit are input errors; a loss or gradient that goes
+    /// non-finite while training is a failure of the work.
+    var isInputError: Bool {
+        switch self {
+        case .invalidOption, .invalidBatch, .emptyDataset: return true
+        case .nonFiniteLoss, .nonFiniteGradient, .nothingToTrain: return false
+        }
+    }
+}

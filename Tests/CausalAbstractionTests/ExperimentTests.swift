@@ -85,4 +85,102 @@ import Tensors
         let line = SVGPlot.lineChart([("loss", [(0, 1), (1, 0.5)])], title: "t", xLabel: "x", yLabel: "y")
         #expect(line.contains("<polyline"))
     }
+
+    /// A misspelled or unknown key at any level of an experiment file is refused naming the key,
+    /// its path and the keys allowed there; every shipped experiment still loads.
+    @Test func unknownKeysAreNamedWithPathAndAllowedKeys() throws {
+        let valid = """
+        {"name": "x", "model": {"builtin": "hierarchical_equality_mlp"}, "data": {"builtin": "hierarchical_equality"},
+         "representations": [{"layer": 0, "component": "block_output"}], "training": {"epochs": 1}, "output": {"bundle": "b"}}
+        """
+        var path = ""
+        func unknownKey(_ from: String, _ to: String) throws -> ExperimentError? {
+            path = write(valid.replacingOccurrences(of: from, with: to))
+            do { _ = try Experiment.load(path: path) } catch let e as ExperimentError { return e }
+            return nil
+        }
+        let training = try unknownKey(#""epochs": 1"#, #""epochs": 1, "batchsize": 8"#)
+        guard case .unknownKey(_, "batchsize", "training.batchsize", let allowed)? = training else { Issue.record("got \(String(describing: training))"); return }
+        #expect(allowed.contains("batch_size") && allowed.contains("early_stopping_patience") && allowed.count == 14)
+        #expect(training?.description.contains("unknown key 'batchsize' at training.batchsize; allowed keys there: batch_size, boundary_learning_rate,") == true)
+        let representation = try unknownKey(#""component": "block_output""#, #""component": "block_output", "max_number_of_unit": 2"#)
+        guard case .unknownKey(_, _, "representations[0].max_number_of_unit", let representationKeys)? = representation else {
+            Issue.record("got \(String(describing: representation))"); return
+        }
+        #expect(representationKeys.contains("max_number_of_units"))
+        let top = try unknownKey(#""name": "x""#, #""name": "x", "sed": 3"#)
+        guard case .unknownKey(_, _, "sed", let topKeys)? = top else { Issue.record("got \(String(describing: top))"); return }
+        #expect(topKeys == ["data", "intervention_types", "model", "name", "output", "representations", "seed", "subspaces", "training"])
+        let model = try unknownKey(#""builtin": "hierarchical_equality_mlp""#, #""builtin": "hierarchical_equality_mlp", "paht": "m""#)
+        #expect(model == .unknownKey(file: path, key: "paht", path: "model.paht", allowed: ["builtin", "path", "save_to"]))
+        #expect(try unknownKey(#""builtin": "hierarchical_equality"}"#, #""builtin": "hierarchical_equality", "tset": 5}"#)?.description.contains("at data.tset; allowed keys there: builtin, test, train, variable") == true)
+        #expect(try unknownKey(#""bundle": "b""#, #""bundle": "b", "metric": "m.json""#)?.description.contains("at output.metric; allowed keys there: bundle, metrics") == true)
+        let shipped = try FileManager.default.contentsOfDirectory(atPath: ExperimentTests.root + "/Experiments").filter { $0.hasSuffix(".json") }
+        #expect(!shipped.isEmpty)
+        for file in shipped { _ = try Experiment.load(path: ExperimentTests.root + "/Experiments/" + file) }
+    }
+
+    /// temperature_start without temperature_end (or the reverse) is refused naming the missing one.
+    @Test func temperatureStartAndEndComeTogether() throws {
+        func options(_ training: String) throws -> TrainingOptions {
+            let path = write("""
+            {"name": "x", "model": {"builtin": "hierarchical_equality_mlp"}, "data": {"builtin": "hierarchical_equality"},
+             "representations": [{"layer": 0, "component": "block_output"}], "training": {\(training)}, "output": {"bundle": "b"}}
+            """)
+            return try ExperimentRunner(experiment: try Experiment.load(path: path), file: path).options()
+        }
+        do { _ = try options(#""temperature_start": 50"#); Issue.record("expected an error") } catch let e as ExperimentError {
+            guard case .invalid(_, "training.temperature_end", "missing", let expected) = e else { Issue.record("got \(e)"); return }
+            #expect(expected == "a positive temperature to anneal to from temperature_start (50.0); give both or neither")
+            #expect(e.description.hasSuffix("field 'training.temperature_end' has value missing; expected \(expected)"))
+        }
+        do { _ = try options(#""temperature_end": 0.1"#); Issue.record("expected an error") } catch let e as ExperimentError {
+            guard case .invalid(_, "training.temperature_start", "missing", _) = e else { Issue.record("got \(e)"); return }
+        }
+        #expect(try options(#""temperature_start": 50, "temperature_end": 0.1"#).temperature.map { [$0.start, $0.end] } == [50, 0.1])
+        do { _ = try options(#""temperature_start": 50, "temperature_end": 0"#); Issue.record("expected an error") } catch let e as ExperimentError {
+            guard case .invalid(_, "training.temperature_start/end", _, "positive start and end temperatures") = e else { Issue.record("got \(e)"); return }
+        }
+    }
+
+    /// The runner holds out a validation split (10 % by default with early stopping) and hands
+    /// it to the trainer, so early stopping ends training before the last epoch once the
+    /// validation IIA stops improving.
+    @Test func earlyStoppingStopsOnTheValidationSplit() throws {
+        let task = HierarchicalEqualityTask(seed: 0)
+        let jsonl = { (n: Int, seed: UInt64) -> String in
+            let path = NSTemporaryDirectory() + "examples-\(UUID().uuidString).jsonl"
+            let lines = task.interventionExamples(task.sample(n, seed: seed), variable: .leftEquality).map(\.jsonLine)
+            _ = FileManager.default.createFile(atPath: path, contents: Data(lines.joined(separator: "\n").utf8))
+            return path
+        }
+        let train = jsonl(600, 20), test = jsonl(100, 21)
+        func experiment(_ training: String) throws -> ExperimentRunner {
+            let path = write("""
+            {"name": "early stopping", "seed": 0, "model": {"path": "\(ExperimentTests.root)/Interventions/hierarchical-equality-mlp"},
+             "data": {"train": "\(train)", "test": "\(test)"},
+             "representations": [{"layer": 0, "component": "block_output", "subspace_partition": [[0, 8], [8, 16]]}],
+             "intervention_types": "RotatedSpaceIntervention", "subspaces": [0],
+             "training": {\(training)}, "output": {"bundle": "\(NSTemporaryDirectory())early-\(UUID().uuidString)"}}
+            """)
+            var runner = ExperimentRunner(experiment: try Experiment.load(path: path), file: path)
+            runner.progress = .silent
+            return runner
+        }
+        // A learning rate too small to change any prediction: the validation IIA never improves.
+        let runner = try experiment(#""epochs": 30, "batch_size": 64, "learning_rate": 1e-9, "early_stopping_patience": 2"#)
+        let (kept, held) = try runner.validationSplit(try runner.data().train)
+        #expect(held.count == 60 && kept.count == 540)
+        let metrics = try runner.run(command: "test")
+        #expect(metrics["stopped_early"] == 1)
+        #expect(metrics["steps"] == 27)  // 3 of 30 epochs of 9 batches: the first sets the best, two more bring nothing
+        #expect(metrics["validation_iia"] != nil)
+        #expect(try experiment(#""epochs": 3"#).validationSplit(kept).validation.isEmpty)  // no early stopping: every example trains
+        let noValidation = try experiment(#""early_stopping_patience": 1, "validation_fraction": 0"#)
+        #expect(throws: ExperimentError.invalid(file: noValidation.file, field: "training.validation_fraction", value: "0.0",
+                                                expected: "a fraction in (0, 1) of the training examples for early stopping to watch")) {
+            try noValidation.validationFraction()
+        }
+    }
 }
+

@@ -86,4 +86,34 @@ import Tensors
             try ExperimentRunner(experiment: try Experiment.load(path: missingTest), file: missingTest).data()
         }
     }
+
+    /// A label the model cannot produce (≥ its classes, or negative) is refused at load time
+    /// naming file:line, the field, the value and the allowed range; labels built in code are
+    /// refused by the trainer before the loss reads them.
+    @Test func labelsOutsideTheModelsClassesAreNamed() throws {
+        let good = #"{"base": [[0.5, 1]], "source": [[1, 1]], "positions": [0], "label": 1}"#
+        let tooLarge = write(good + "\n" + #"{"base": [[0.5, 1]], "source": [[1, 1]], "positions": [0], "label": 2}"#)
+        let allowed = "a class index in 0..<2 (the classes of the model's output)"
+        let error = ExperimentError.invalid(file: tooLarge + ":2", field: "label", value: "2", expected: allowed)
+        #expect(throws: error) { try InterventionExample.load(jsonl: tooLarge, classes: 2) }
+        #expect("\(error)" == "\(tooLarge):2: field 'label' has value 2; expected \(allowed)")
+        let negative = write(#"{"base": [[0.5, 1]], "source": [[1, 1]], "positions": [0], "label": -1}"#)
+        #expect(throws: ExperimentError.invalid(file: negative + ":1", field: "label", value: "-1", expected: allowed)) {
+            try InterventionExample.load(jsonl: negative, classes: 2)
+        }
+        let model = try ModelLoader.load(folder: ExperimentTests.root + "/Interventions/hierarchical-equality-mlp")
+        #expect(InterventionExample.labelClasses(of: model) == 2)
+        let experiment = write("""
+        {"name": "x", "model": {"path": "m"}, "data": {"train": "\(tooLarge)", "test": "\(tooLarge)"},
+         "representations": [{"layer": 0, "component": "block_output"}], "output": {"bundle": "b"}}
+        """, suffix: ".json")
+        #expect(throws: error) { try ExperimentRunner(experiment: try Experiment.load(path: experiment), file: experiment).data(classes: 2) }
+        let intervenable = try IntervenableModel(config: IntervenableConfig(RepresentationConfig(layer: 0, component: .blockOutput), interventionType: "vanilla"),
+                                                 model: model)
+        let trainer = InterventionTrainer(model: intervenable, collator: InterventionExample.collator(representations: 1, subspaces: nil))
+        let task = HierarchicalEqualityTask(seed: 0)
+        var examples = task.interventionExamples(task.sample(3, seed: 1), variable: .leftEquality)
+        examples[1].label = 5
+        #expect(throws: TrainingError.invalidBatch(field: "labels[1]", value: "5", allowed: allowed)) { try trainer.evaluate(examples) }
+    }
 }

@@ -46,23 +46,53 @@ import Tensors
         }
     }
 
+    /// Rewrites a saved bundle's weights: `change(name, tensor)` returns the new tensor, or nil
+    /// to drop it. Starts from the bundle as saved (kept in weights.original.safetensors).
+    func rewriteWeights(_ path: String, _ change: (String, Tensor) -> Tensor?) throws {
+        let original = path + "/weights.original.safetensors", file = path + "/weights.safetensors"
+        if !FileManager.default.fileExists(atPath: original) { try FileManager.default.copyItem(atPath: file, toPath: original) }
+        let weights = try SafeTensorsFile(path: original)
+        var items: [String: SafeTensorsWriter.Item] = [:]
+        for name in weights.names { if let t = change(name, try weights.tensor(name)) { items[name] = .float(t) } }
+        try SafeTensorsWriter.write(items, to: file)
+    }
+
+    /// A Boundless DAS temperature or boundary of the wrong shape (or a non-positive temperature)
+    /// is refused naming the tensor, its shape and the expected shape.
+    @Test func misshapedTemperatureAndBoundaryAreNamed() throws {
+        let model = tinyGPT2()
+        let im = try trainedIntervenable(model)
+        let path = folder()
+        try InterventionBundle.save(im, to: path, modelSource: "test", provenance: .init(command: "test", seed: 0, data: ""))
+        let key = im.keys[0]
+        func loadError(_ name: String, _ replacement: Tensor) throws -> BundleError? {
+            try rewriteWeights(path) { n, t in n == key + "." + name ? replacement : t }
+            do { _ = try InterventionBundle.load(from: path, model: model) } catch let e as BundleError { return e }
+            return nil
+        }
+        let temperature = try loadError("temperature", Tensor.zeros([3]))
+        #expect(temperature == .tensor(path: path, intervention: key,
+                                       reason: "BoundlessRotatedSpaceIntervention: tensor 'temperature' has shape [3], expected [] (a scalar) or [1]"))
+        #expect(temperature.map { "\($0)" } == "\(path): intervention '\(key)': BoundlessRotatedSpaceIntervention: tensor 'temperature' has shape [3], expected [] (a scalar) or [1]")
+        #expect(try loadError("temperature", Tensor(scalar: 0)) == .tensor(path: path, intervention: key,
+                                                                           reason: "BoundlessRotatedSpaceIntervention: tensor 'temperature' has value 0.0, expected a positive finite number"))
+        #expect(try loadError("intervention_boundaries", Tensor.zeros([2, 1])) == .tensor(path: path, intervention: key,
+                                                                                           reason: "BoundlessRotatedSpaceIntervention: tensor 'intervention_boundaries' has shape [2, 1], expected [1]"))
+        #expect(try loadError("temperature", Tensor([7])) == nil)  // [1] is accepted, as pyvene may save it
+    }
+
     @Test func missingOrMisshapedTensorsAreNamed() throws {
         let model = tinyGPT2()
         let im = try trainedIntervenable(model)
         let path = folder()
         try InterventionBundle.save(im, to: path, modelSource: "test", provenance: .init(command: "test", seed: 0, data: ""))
-        let weights = try SafeTensorsFile(path: path + "/weights.safetensors")
-        var items: [String: SafeTensorsWriter.Item] = [:]
-        for name in weights.names where !name.hasSuffix("intervention_boundaries") { items[name] = .float(try weights.tensor(name)) }
-        try SafeTensorsWriter.write(items, to: path + "/weights.safetensors")
+        try rewriteWeights(path) { name, tensor in name.hasSuffix("intervention_boundaries") ? nil : tensor }
         do { _ = try InterventionBundle.load(from: path, model: model); Issue.record("expected a missing-tensor error") } catch let BundleError.tensor(_, intervention, reason) {
             #expect(intervention == im.keys[0])
             #expect(reason.contains("intervention_boundaries"))
         }
         let key = im.keys[1] + ".rotate_layer.weight"
-        items = [:]
-        for name in weights.names { items[name] = .float(name == key ? Tensor.zeros([16, 2]) : try weights.tensor(name)) }
-        try SafeTensorsWriter.write(items, to: path + "/weights.safetensors")
+        try rewriteWeights(path) { name, tensor in name == key ? Tensor.zeros([16, 2]) : tensor }
         do { _ = try InterventionBundle.load(from: path, model: model); Issue.record("expected a shape error") } catch let BundleError.tensor(_, intervention, reason) {
             #expect(intervention == im.keys[1])
             #expect(reason.contains("[16, 2]") && reason.contains("[16, 3]"))

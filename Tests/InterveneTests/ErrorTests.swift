@@ -86,4 +86,33 @@ import Tensors
         #expect(throws: ConfigurationError.self) { try IntervenableConfig.decode(json: #"{"representations": [{"component": "block_output"}]}"#) }
         #expect(throws: ConfigurationError.self) { try IntervenableConfig.decode(json: #"{"representations": [{"layer": 0, "component": "block_output", "unit": "token"}]}"#) }
     }
+
+    /// Hyperparameters that used to be ignored or to trap: a misspelled name, an embed_dim that
+    /// is not the site's, more PCA components or a larger rank than the block has; a recurrent
+    /// base step past the sequence; a negative noise seed saved to a bundle.
+    @Test func misspelledOrOversizedHyperparametersAreNamed() throws {
+        func make(_ type: String, _ hyper: [String: JSONCodable]) throws {
+            _ = try IntervenableModel(config: IntervenableConfig(RepresentationConfig(layer: 0, component: .blockOutput, interventionHyperparameters: hyper),
+                                                                 interventionType: type), model: model)
+        }
+        let misspelled = InterventionError.unknownHyperparameter(type: "VanillaIntervention", key: "interchange_dims", allowed: ["embed_dim", "interchange_dim"])
+        #expect(throws: misspelled) { try make("VanillaIntervention", ["interchange_dims": 2]) }
+        #expect("\(misspelled)" == "VanillaIntervention: unknown hyperparameter 'interchange_dims'; allowed: embed_dim, interchange_dim")
+        #expect(throws: InterventionError.invalidHyperparameter(type: "das", field: "embed_dim", value: "8", allowed: "16 (the site's unit dimension × max_number_of_units)")) {
+            try make("das", ["embed_dim": 8])
+        }
+        #expect(throws: InterventionError.invalidHyperparameter(type: "PCARotatedSpaceIntervention", field: "components", value: "40", allowed: "an integer in 1...16")) {
+            try make("pca", ["components": 40])
+        }
+        #expect(throws: InterventionError.invalidHyperparameter(type: "LowRankRotatedSpaceIntervention", field: "low_rank_dimension", value: "40", allowed: "an integer in 1...16")) {
+            try make("low_rank_rotated_space", ["low_rank_dimension": 40])
+        }
+        #expect(NoiseIntervention(seed: UInt64.max).hyperparameters["seed"] == .int(-1))
+        let gru = GRUClassifier(GRUClassifierConfiguration(width: 4, layers: 1, labels: 2))
+        let recurrent = try IntervenableModel(config: IntervenableConfig(RepresentationConfig(layer: 0, component: .cellOutput, unit: .timeStep),
+                                                                         interventionType: "zero"), model: gru)
+        let steps = field { _ = try recurrent.forward(base: .embeddings(Tensor.zeros([1, 3, 4])), unitLocations: .base([[5]])) }
+        #expect(steps == "unit_locations[0].base time step of example 0 | 0..<3 (the base sequence length)")
+    }
 }
+

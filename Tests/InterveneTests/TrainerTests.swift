@@ -131,4 +131,32 @@ import Tensors
         #expect(history.evaluations.count == 3)
         #expect(throws: TrainingError.self) { try InterventionTrainer(model: im, collator: collate).train([]) }
     }
+
+    /// A batch size or gradient-accumulation count below 1 throws naming the option (it used to
+    /// trap in `stride(by: 0)` or divide by zero).
+    @Test func zeroOrNegativeBatchSizeAndAccumulationThrow() throws {
+        let (im, collate) = try setup()
+        func error(_ change: (inout TrainingOptions) -> Void) -> TrainingError? {
+            var options = TrainingOptions()
+            options.progress = .silent
+            change(&options)
+            do { try InterventionTrainer(model: im, collator: collate, options: options).train(Array(0..<8)) } catch let e as TrainingError { return e } catch {}
+            return nil
+        }
+        #expect(error { $0.batchSize = 0 } == .invalidOption(name: "batchSize", value: "0", allowed: "a positive integer"))
+        #expect(error { $0.batchSize = -4 } == .invalidOption(name: "batchSize", value: "-4", allowed: "a positive integer"))
+        #expect(error { $0.gradientAccumulationSteps = 0 } == .invalidOption(name: "gradientAccumulationSteps", value: "0", allowed: "a positive integer"))
+        #expect(error { $0.gradientAccumulationSteps = -1 } == .invalidOption(name: "gradientAccumulationSteps", value: "-1", allowed: "a positive integer"))
+        #expect(error { $0.evaluateEvery = 0 } == .invalidOption(name: "evaluateEvery", value: "0", allowed: "a positive number of steps (or nil)"))
+        #expect(error { $0.earlyStoppingPatience = 2 }?.description
+                == "training option 'earlyStoppingPatience' has value 2; allowed: nil unless train(_:evaluation:) gets evaluation examples for early stopping to watch")
+        #expect("\(TrainingError.invalidOption(name: "batchSize", value: "0", allowed: "a positive integer"))"
+                == "training option 'batchSize' has value 0; allowed: a positive integer")
+        var options = TrainingOptions()
+        options.batchSize = 0
+        #expect(throws: TrainingError.invalidOption(name: "batchSize", value: "0", allowed: "a positive integer")) {
+            try InterventionTrainer(model: im, collator: collate, options: options).evaluate(Array(0..<8))
+        }
+    }
 }
+

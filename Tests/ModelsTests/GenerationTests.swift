@@ -16,6 +16,25 @@ import Tensors
         }
     }
 
+    /// Appends that do not fit the cache throw a ModelError naming the layer, expected and actual.
+    @Test func cacheRejectsMisfittingAppends() throws {
+        let cache = KeyValueCache(layers: 2, batchSize: 2, capacity: 4, width: 8)
+        func append(layer: Int = 1, _ shape: [Int], values: [Int]? = nil) throws {
+            _ = try cache.append(layer: layer, keys: Tensor.zeros(shape), values: Tensor.zeros(values ?? shape))
+        }
+        #expect(throws: ModelError.cacheMismatch(layer: 1, field: "batch size", expected: "2", actual: "3")) { try append([3, 1, 8]) }
+        #expect(throws: ModelError.cacheMismatch(layer: 1, field: "width", expected: "8", actual: "6")) { try append([2, 1, 6]) }
+        #expect(throws: ModelError.cacheMismatch(layer: 1, field: "values shape", expected: "the keys shape [2, 1, 8]", actual: "[2, 1, 7]")) {
+            try append([2, 1, 8], values: [2, 1, 7])
+        }
+        #expect(throws: ModelError.cacheMismatch(layer: 2, field: "layer", expected: "0..<2", actual: "2")) { try append(layer: 2, [2, 1, 8]) }
+        try append(layer: 0, [2, 3, 8])
+        cache.advance(by: 3)
+        let full = ModelError.cacheMismatch(layer: 0, field: "tokens", expected: "at most 4 (the capacity)", actual: "3 cached + 2 new")
+        #expect(throws: full) { try append(layer: 0, [2, 2, 8]) }
+        #expect("\(full)" == "key/value cache, layer 0: tokens is 3 cached + 2 new; expected at most 4 (the capacity)")
+    }
+
     @Test func seededSamplingIsReproducible() throws {
         let model = tinyGPT2()
         let prompt = ids([[1, 2, 3]])

@@ -89,6 +89,22 @@ final class ToyModel: HookableModel {
         #expect(maxDifference(try model.forward(input, options: ForwardOptions(hooks: restore)).logits, try model(input).logits) == 0)
     }
 
+    /// As in pyvene, BERT's mlp_input is the input of `intermediate` only: zeroing it gives
+    /// mlp_output = LN(dense(act(intermediate(0))) + the unpatched attention output).
+    @Test func bertMLPInputLeavesTheResidualUnpatched() throws {
+        let model = try tinyBERT()
+        let hooks = HookRegistry()
+        var attended: Tensor?, mlpOutput: Tensor?
+        hooks.add(layer: 0, tap: .attentionOutput) { activation, _ in attended = activation }
+        hooks.add(layer: 0, tap: .mlpInput) { activation, _ in activation = activation * 0 }
+        hooks.add(layer: 0, tap: .mlpOutput) { activation, _ in mlpOutput = activation }
+        _ = try model.forward(.tokens(ids([[1, 2, 3, 4]])), options: ForwardOptions(hooks: hooks))
+        let block = model.blocks[0], residual = try #require(attended), patched = try #require(mlpOutput)
+        let mlp = block.outputDense(model.configuration.activation(block.intermediate(residual * 0)))
+        #expect(maxDifference(patched, block.outputNorm(mlp + residual)) < 1e-5)
+        #expect(maxDifference(patched, block.outputNorm(mlp)) > 1e-2)  // the residual was not zeroed
+    }
+
     @Test func transformerLensNamesParse() throws {
         #expect(try Site(parsing: "blocks.3.hook_resid_post") == Site(layer: 3, component: .blockOutput))
         #expect(try Site(parsing: "blocks.0.attn.hook_z") == Site(layer: 0, component: .tlZ))

@@ -33,6 +33,17 @@ func tinyLlama(seed: UInt64 = 2) throws -> DecoderModel {
     return model
 }
 
+/// A tiny random BERT encoder (width 16, 1 layer, 2 heads, intermediate 24, vocabulary 30).
+func tinyBERT(seed: UInt64 = 3) throws -> BERTModel {
+    let json = """
+    {"model_type": "bert", "vocab_size": 30, "max_position_embeddings": 16, "hidden_size": 16, "num_hidden_layers": 1,
+     "num_attention_heads": 2, "intermediate_size": 24, "hidden_act": "gelu", "layer_norm_eps": 1e-12}
+    """
+    let model = BERTModel(try BERTConfiguration(ModelConfig(json: try JSONValue.parse(json).objectValue!)))
+    model.initializeRandomly(seed: seed, std: 0.2)
+    return model
+}
+
 /// Token ids (B, S) from rows.
 func ids(_ rows: [[Int]]) -> IndexTensor {
     IndexTensor(shape: [rows.count, rows[0].count], values: Array(rows.joined()))

@@ -3,7 +3,7 @@ import Foundation
 /// What a `DecodingError` says, as the field path it happened at and what was expected there;
 /// shared by every JSON reader that reports typed errors (configs, experiment files).
 public struct DecodingProblem: Sendable, Equatable {
-    /// Dotted path of the field, with array indices in brackets ("representations.[0].layer");
+    /// Dotted path of the field, with array indices in brackets ("representations[0].layer");
     /// "(file)" when the problem is not at a field.
     public let field: String
     /// What the field should hold ("a required field", "a value of type Int", …).
@@ -33,8 +33,16 @@ public struct DecodingProblem: Sendable, Equatable {
             keys = []
             expected = "\(error)"
         }
-        let path = keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        let path = DecodingProblem.path(keys)
         field = path.isEmpty ? "(file)" : path
+    }
+
+    /// A coding path as written in messages: "representations[0].layer".
+    public static func path(_ keys: [CodingKey]) -> String {
+        keys.reduce("") { path, key in
+            if let index = key.intValue { return path + "[\(index)]" }
+            return path.isEmpty ? key.stringValue : path + "." + key.stringValue
+        }
     }
 
     /// One line: "field 'x' expected y".

@@ -51,7 +51,7 @@ public struct RepresentationConfig: Codable, Sendable, Equatable {
         self.sourceRepresentation = sourceRepresentation
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case layer, component, unit
         case maxNumberOfUnits = "max_number_of_units"
         case lowRankDimension = "low_rank_dimension"
@@ -76,6 +76,13 @@ public struct RepresentationConfig: Codable, Sendable, Equatable {
         interventionType = try c.decodeIfPresent(String.self, forKey: .interventionType)
         interventionHyperparameters = try c.decodeIfPresent([String: JSONCodable].self, forKey: .interventionHyperparameters)
         sourceRepresentation = try c.decodeIfPresent([Float].self, forKey: .sourceRepresentation)
+    }
+
+    /// Throws `ConfigurationError.unknownKey` when the representation object `decoder` reads
+    /// has a key that is not one of its field names. Strict readers (experiment files) call it;
+    /// configs written for pyvene stay readable with pyvene's other fields.
+    public static func rejectUnknownKeys(in decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
     }
 
     public func encode(to encoder: Encoder) throws {

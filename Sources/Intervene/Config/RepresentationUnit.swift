@@ -21,16 +21,3 @@ public enum RepresentationUnit: String, Codable, Sendable, CaseIterable {
         self = unit
     }
 }
-
-/// A configuration value that cannot be used. Names the field, the value and what is allowed.
-public enum ConfigurationError: Error, CustomStringConvertible, Equatable {
-    case invalidField(field: String, value: String, allowed: String)
-    case malformed(String)
-
-    public var description: String {
-        switch self {
-        case .invalidField(let field, let value, let allowed): return "field '\(field)' has value \(value); allowed: \(allowed)"
-        case .malformed(let message): return message
-        }
-    }
-}

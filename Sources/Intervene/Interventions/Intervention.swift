@@ -65,6 +65,8 @@ public enum InterventionError: Error, CustomStringConvertible, Equatable {
     case invalidHyperparameter(type: String, field: String, value: String, allowed: String)
     case unknownType(String, known: [String])
     case invalidState(intervention: String, tensor: String, reason: String)
+    /// A hyperparameter the type does not read (often a misspelling).
+    case unknownHyperparameter(type: String, key: String, allowed: [String])
 
     public var description: String {
         switch self {
@@ -77,6 +79,8 @@ public enum InterventionError: Error, CustomStringConvertible, Equatable {
             return "\(type): hyperparameter '\(field)' has value \(value); allowed: \(allowed)"
         case .unknownType(let name, let known): return "unknown intervention type '\(name)'; known: \(known.joined(separator: ", "))"
         case .invalidState(let i, let tensor, let reason): return "\(i): tensor '\(tensor)' \(reason)"
+        case .unknownHyperparameter(let type, let key, let allowed):
+            return "\(type): unknown hyperparameter '\(key)'; allowed: \(allowed.joined(separator: ", "))"
         }
     }
 }
@@ -133,6 +137,20 @@ func floatHyperparameter(_ h: JSONObject, _ key: String, type: String) throws ->
         throw InterventionError.invalidHyperparameter(type: type, field: key, value: v.serialized(), allowed: "a finite number")
     }
     return Float(d)
+}
+
+/// Fetches an optional saved scalar (shape [] or [1]) that must be positive and finite, such as
+/// a temperature; nil when it was not saved.
+func stateScalar(_ tensors: [String: Tensor], _ name: String, intervention: String) throws -> Float? {
+    guard let t = tensors[name] else { return nil }
+    guard t.shape == [] || t.shape == [1] else {
+        throw InterventionError.invalidState(intervention: intervention, tensor: name, reason: "has shape \(t.shape), expected [] (a scalar) or [1]")
+    }
+    let value = t.scalars[0]
+    guard value.isFinite, value > 0 else {
+        throw InterventionError.invalidState(intervention: intervention, tensor: name, reason: "has value \(value), expected a positive finite number")
+    }
+    return value
 }
 
 /// Fetches a saved tensor of the expected shape.

@@ -123,7 +123,7 @@ public final class BoundlessRotatedSpaceIntervention: Intervention {
         let n = rotation.dimension
         try rotation.load(try stateTensor(tensors, "rotate_layer.weight", shape: [n, n], intervention: typeName))
         boundaries.assign(try stateTensor(tensors, "intervention_boundaries", shape: [1], intervention: typeName))
-        if let t = tensors["temperature"] { temperature.assign(t.reshaped([])) }
+        if let t = try stateScalar(tensors, "temperature", intervention: typeName) { temperature.assign(Tensor(scalar: t)) }
     }
 
     /// The current soft mask (n).
@@ -175,7 +175,7 @@ public final class SigmoidMaskRotatedSpaceIntervention: Intervention {
         let n = rotation.dimension
         try rotation.load(try stateTensor(tensors, "rotate_layer.weight", shape: [n, n], intervention: typeName))
         masks.assign(try stateTensor(tensors, "masks", shape: [n], intervention: typeName))
-        if let t = tensors["temperature"] { temperature.assign(t.reshaped([])) }
+        if let t = try stateScalar(tensors, "temperature", intervention: typeName) { temperature.assign(Tensor(scalar: t)) }
     }
 
     public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
@@ -213,7 +213,7 @@ public final class SigmoidMaskIntervention: Intervention {
 
     public func loadState(_ tensors: [String: Tensor]) throws {
         mask.assign(try stateTensor(tensors, "mask", shape: mask.shape, intervention: typeName))
-        if let t = tensors["temperature"] { temperature = t.scalars.first ?? temperature }
+        if let t = try stateScalar(tensors, "temperature", intervention: typeName) { temperature = t }
     }
 
     public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {

@@ -32,8 +32,10 @@ public class LocalistIntervention: Intervention {
         return source
     }
 
+    /// Subclasses implement the formula; the base class itself is not an intervention.
     public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
-        preconditionFailure("subclasses implement apply")
+        throw InterventionError.unknownType(typeName, known: ["VanillaIntervention", "AdditionIntervention", "SubtractionIntervention", "ZeroIntervention",
+                                                              "SkipIntervention", "CollectIntervention", "ConstantSourceIntervention", "NoiseIntervention"])
     }
 }
 
@@ -98,7 +100,13 @@ public final class CollectIntervention: LocalistIntervention {
     public func collect(base: Tensor, subspaces: [[Int]]?) throws -> Tensor {
         let width = base.shape[base.rank - 1]
         if let subspaces {
-            guard let first = subspaces.first, subspaces.allSatisfy({ $0.count == first.count }) else { return base }
+            guard subspaces.count == base.shape[0] else {
+                throw InterventionError.dimensionMismatch(intervention: typeName, field: "subspaces rows", expected: base.shape[0], actual: subspaces.count)
+            }
+            guard let first = subspaces.first, subspaces.allSatisfy({ $0.count == first.count }) else {
+                throw ConfigurationError.invalidField(field: "subspaces of \(typeName)", value: "\(subspaces.map(\.count)) dimensions per example",
+                                                      allowed: "the same number of dimensions for every example (collected blocks are rectangular)")
+            }
             for (b, row) in subspaces.enumerated() {
                 for i in row where i < 0 || i >= width {
                     throw InterventionError.subspaceOutOfRange(intervention: typeName, example: b, index: i, width: width)
@@ -162,7 +170,7 @@ public final class NoiseIntervention: LocalistIntervention {
     public override var hyperparameters: JSONObject {
         var h = super.hyperparameters
         h["noise_level"] = .double(Double(noiseLevel))
-        h["seed"] = .int(Int(seed))
+        h["seed"] = .int(Int(truncatingIfNeeded: seed))
         return h
     }
 

@@ -80,6 +80,7 @@ extension IntervenableModel {
                     throw ConfigurationError.invalidField(field: "unit_locations[\(i)].\(side)", value: "\(rows.count) examples", allowed: "batch size \(batch)")
                 }
             }
+            if sites[i].unit == .timeStep, let rows = l.base { try checkTimeSteps(rows, length: base.sequenceLength, representation: i) }
             hooks.writeLocations[i] = l.base
             hooks.readLocations[i] = .some(l.source ?? l.base)
             if sites[i].unit == .timeStep && l.base == nil {
@@ -101,6 +102,17 @@ extension IntervenableModel {
             }
         }
         return hooks
+    }
+
+    /// Recurrent (unit "t") base locations must name steps of the base sequence; a step past
+    /// its end would otherwise never be intervened on, silently.
+    func checkTimeSteps(_ rows: [UnitLocation], length: Int, representation i: Int) throws {
+        for (b, row) in rows.enumerated() {
+            for step in row.positions ?? [] where step < 0 || step >= length {
+                throw ConfigurationError.invalidField(field: "unit_locations[\(i)].base time step of example \(b)", value: "\(step)",
+                                                      allowed: "0..<\(length) (the base sequence length)")
+            }
+        }
     }
 
     /// Partition ids → dimension indices.

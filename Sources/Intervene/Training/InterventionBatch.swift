@@ -31,6 +31,13 @@ public struct InterventionBatch {
 
     /// The logits the labels refer to, (B, classes).
     public func predictionLogits(_ output: Tensor) -> Tensor { output.atPosition(labelPosition) }
+
+    /// Throws `TrainingError.invalidBatch` unless the label position lies inside a sequence
+    /// output (B, S, C) and every label is a class of the output: what the loss and the metrics
+    /// read, checked before they read it.
+    public func checkLabels(against output: Tensor) throws {
+        try Intervene.checkLabels(labels, logits: try labelLogits(output, position: labelPosition))
+    }
 }
 
 /// A quantity measured on batches and averaged (weighted) over a dataset.

@@ -2,30 +2,6 @@ import Foundation
 import Models
 import Tensors
 
-/// Training stopped on a problem it cannot continue from.
-public enum TrainingError: Error, CustomStringConvertible, Equatable {
-    /// The loss became NaN or infinite; the parameters keep their values from the last step.
-    case nonFiniteLoss(step: Int, epoch: Int, value: Float)
-    /// The loss was finite but its gradient was not (norm NaN or infinite); the step was not
-    /// applied.
-    case nonFiniteGradient(step: Int, epoch: Int, norm: Float)
-    /// Nothing to train or evaluate on.
-    case emptyDataset(String)
-    /// The model has no trainable intervention parameters.
-    case nothingToTrain
-
-    public var description: String {
-        switch self {
-        case .nonFiniteLoss(let step, let epoch, let value):
-            return "loss became \(value) at step \(step) (epoch \(epoch)); the interventions keep their values from the last finite step"
-        case .nonFiniteGradient(let step, let epoch, let norm):
-            return "gradient norm became \(norm) at step \(step) (epoch \(epoch)); the step was not applied and the interventions keep their values from step \(step - 1)"
-        case .emptyDataset(let which): return "the \(which) set is empty"
-        case .nothingToTrain: return "no intervention has trainable parameters"
-        }
-    }
-}
-
 /// What a training run produced.
 public struct TrainingHistory: Sendable {
     /// (step, loss) of every optimizer step.
@@ -107,99 +83,119 @@ public final class InterventionTrainer<Example> {
         }
     }
 
-    /// Trains; evaluates on `evaluation` once per epoch (or every `evaluateEvery` steps).
+    /// Trains; evaluates on `evaluation` once per epoch (or every `evaluateEvery` steps) and
+    /// stops early when `earlyStoppingPatience` evaluations bring no improvement. Throws
+    /// `TrainingError.invalidOption` before the first step for options that cannot train
+    /// (including early stopping without evaluation examples to watch).
     @discardableResult
     public func train(_ train: [Example], evaluation: [Example]? = nil) throws -> TrainingHistory {
         guard !train.isEmpty else { throw TrainingError.emptyDataset("training") }
+        try checkOptions(evaluation: evaluation)
         let o = options
         let optimizer = try makeOptimizer()
         let batchesPerEpoch = (train.count + o.batchSize - 1) / o.batchSize
-        let totalSteps = Swift.max(1, o.epochs * batchesPerEpoch / Swift.max(o.gradientAccumulationSteps, 1))
-        let warmup = Int(Float(totalSteps) * o.warmupFraction)
-        let schedule = o.learningRateShape == .linear
-            ? LearningRateSchedule.linearWarmupDecay(warmupSteps: warmup, totalSteps: totalSteps)
-            : LearningRateSchedule.linearWarmup(steps: warmup)
+        let totalSteps = Swift.max(1, o.epochs * batchesPerEpoch / o.gradientAccumulationSteps)
+        let schedule = learningRateSchedule(totalSteps: totalSteps)
         var history = TrainingHistory()
         var generator = RandomGenerator(seed: o.seed)
         let progress = ProgressReporter(total: totalSteps, label: "train", style: o.progress)
-        var best: Double?
-        var sinceBest = 0
+        var stopping = EarlyStopping(patience: o.earlyStoppingPatience, metric: o.earlyStoppingMetric)
         var micro = 0
         var runningLoss: Float = 0
         var lastMetrics: [String: Double] = [:]
+        /// Evaluates and records; true when early stopping ends training.
+        func evaluateAndCheck() throws -> Bool {
+            guard let evaluation else { return false }
+            lastMetrics = try evaluate(evaluation)
+            history.evaluations.append((history.steps, lastMetrics))
+            history.stoppedEarly = stopping.shouldStop(lastMetrics)
+            return history.stoppedEarly
+        }
         setTemperature(step: 0, total: totalSteps)
         epochs: for epoch in 0..<o.epochs {
             var order = Array(train.indices)
             if o.shuffle { order.shuffle(using: &generator) }
             for start in stride(from: 0, to: order.count, by: o.batchSize) {
                 let examples = order[start..<Swift.min(start + o.batchSize, order.count)].map { train[$0] }
-                let batch = try collator(examples)
-                let output = try model.forward(base: batch.base, sources: batch.sources, unitLocations: batch.unitLocations, subspaces: batch.subspaces)
-                var objective = loss(output, batch)
-                if o.boundaryRegularization != 0 {
-                    for case let b as BoundaryRegularized in uniqueInterventions { objective = objective + b.boundaryPenalty * o.boundaryRegularization }
-                }
-                let value = objective.item
-                // A non-finite loss or gradient throws before the optimizer step, so the
-                // parameters are those of the last good step without keeping a copy.
-                guard value.isFinite else {
-                    optimizer.zeroGrad()
-                    progress.note("stopping: loss \(value) at step \(history.steps + 1)")
-                    throw TrainingError.nonFiniteLoss(step: history.steps + 1, epoch: epoch + 1, value: value)
-                }
-                (o.gradientAccumulationSteps > 1 ? objective * (1 / Float(o.gradientAccumulationSteps)) : objective).backward()
-                runningLoss += value
+                runningLoss += try accumulateGradients(examples, optimizer, step: history.steps + 1, epoch: epoch + 1, progress)
                 micro += 1
                 guard micro % o.gradientAccumulationSteps == 0 else { continue }
-                let norm = o.clipGradientNorm.map { optimizer.clipGradientNorm($0) } ?? optimizer.gradientNorm()
-                guard norm.isFinite else {
-                    optimizer.zeroGrad()
-                    progress.note("stopping: gradient norm \(norm) at step \(history.steps + 1)")
-                    throw TrainingError.nonFiniteGradient(step: history.steps + 1, epoch: epoch + 1, norm: norm)
-                }
-                schedule.apply(to: optimizer, step: history.steps)
-                optimizer.step()
-                optimizer.zeroGrad()
+                try applyStep(optimizer, schedule, step: history.steps + 1, epoch: epoch + 1, progress)
                 history.steps += 1
                 let stepLoss = runningLoss / Float(o.gradientAccumulationSteps)
                 runningLoss = 0
                 history.losses.append((history.steps, stepLoss))
                 setTemperature(step: history.steps, total: totalSteps)
-                let evaluateNow = o.evaluateEvery.map { history.steps % $0 == 0 } ?? false
-                if evaluateNow, let evaluation {
-                    lastMetrics = try evaluate(evaluation)
-                    history.evaluations.append((history.steps, lastMetrics))
-                    if checkEarlyStop(lastMetrics, best: &best, sinceBest: &sinceBest) {
-                        history.stoppedEarly = true
-                        break epochs
-                    }
-                }
+                if let every = o.evaluateEvery, history.steps % every == 0, try evaluateAndCheck() { break epochs }
                 progress.update(step: history.steps) { [("loss", Double(stepLoss))] + lastMetrics.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
             }
-            if o.evaluateEvery == nil, let evaluation {
-                lastMetrics = try evaluate(evaluation)
-                history.evaluations.append((history.steps, lastMetrics))
+            if o.evaluateEvery == nil, evaluation != nil {
+                let stop = try evaluateAndCheck()
                 progress.note("epoch \(epoch + 1): " + lastMetrics.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: "  "))
-                if checkEarlyStop(lastMetrics, best: &best, sinceBest: &sinceBest) {
-                    history.stoppedEarly = true
-                    break
-                }
+                if stop { break }
             }
         }
         progress.update(step: totalSteps, values: { [("loss", Double(history.losses.last?.loss ?? 0))] }, force: true)
         return history
     }
 
-    func checkEarlyStop(_ metrics: [String: Double], best: inout Double?, sinceBest: inout Int) -> Bool {
-        guard let patience = options.earlyStoppingPatience, let value = metrics[options.earlyStoppingMetric] else { return false }
-        let score = options.earlyStoppingMetric == "loss" ? -value : value
-        if best == nil || score > best! + 1e-9 {
-            best = score
-            sinceBest = 0
-            return false
+    /// Validates the options, and that early stopping has evaluation examples and a metric to
+    /// watch.
+    func checkOptions(evaluation: [Example]?) throws {
+        try options.validate()
+        guard let patience = options.earlyStoppingPatience else { return }
+        guard let evaluation, !evaluation.isEmpty else {
+            throw TrainingError.invalidOption(name: "earlyStoppingPatience", value: "\(patience)",
+                                              allowed: "nil unless train(_:evaluation:) gets evaluation examples for early stopping to watch")
         }
-        sinceBest += 1
-        return sinceBest >= patience
+        let names = metrics.map(\.name)
+        guard names.contains(options.earlyStoppingMetric) else {
+            throw TrainingError.invalidOption(name: "earlyStoppingMetric", value: "\"\(options.earlyStoppingMetric)\"",
+                                              allowed: "a metric the trainer computes: \(names.joined(separator: ", "))")
+        }
+    }
+
+    func learningRateSchedule(totalSteps: Int) -> LearningRateSchedule {
+        let warmup = Int(Float(totalSteps) * options.warmupFraction)
+        return options.learningRateShape == .linear
+            ? LearningRateSchedule.linearWarmupDecay(warmupSteps: warmup, totalSteps: totalSteps)
+            : LearningRateSchedule.linearWarmup(steps: warmup)
+    }
+
+    /// Runs one batch forward and backward (gradients are summed until the optimizer step) and
+    /// returns its loss. A non-finite loss throws before its gradients reach the parameters.
+    func accumulateGradients(_ examples: [Example], _ optimizer: Optimizer, step: Int, epoch: Int, _ progress: ProgressReporter) throws -> Float {
+        let o = options
+        let batch = try collator(examples)
+        let output = try model.forward(base: batch.base, sources: batch.sources, unitLocations: batch.unitLocations, subspaces: batch.subspaces)
+        try batch.checkLabels(against: output.intervened.output)
+        var objective = loss(output, batch)
+        if o.boundaryRegularization != 0 {
+            for case let b as BoundaryRegularized in uniqueInterventions { objective = objective + b.boundaryPenalty * o.boundaryRegularization }
+        }
+        let value = objective.item
+        // A non-finite loss or gradient throws before the optimizer step, so the parameters
+        // are those of the last good step without keeping a copy.
+        guard value.isFinite else {
+            optimizer.zeroGrad()
+            progress.note("stopping: loss \(value) at step \(step)")
+            throw TrainingError.nonFiniteLoss(step: step, epoch: epoch, value: value)
+        }
+        (o.gradientAccumulationSteps > 1 ? objective * (1 / Float(o.gradientAccumulationSteps)) : objective).backward()
+        return value
+    }
+
+    /// Clips, checks and applies the summed gradients as optimizer step `step`.
+    func applyStep(_ optimizer: Optimizer, _ schedule: LearningRateSchedule, step: Int, epoch: Int, _ progress: ProgressReporter) throws {
+        let norm = options.clipGradientNorm.map { optimizer.clipGradientNorm($0) } ?? optimizer.gradientNorm()
+        guard norm.isFinite else {
+            optimizer.zeroGrad()
+            progress.note("stopping: gradient norm \(norm) at step \(step)")
+            throw TrainingError.nonFiniteGradient(step: step, epoch: epoch, norm: norm)
+        }
+        schedule.apply(to: optimizer, step: step - 1)
+        optimizer.step()
+        optimizer.zeroGrad()
     }
 
     /// Sets the annealed temperature for optimizer step `step` of `total`.
@@ -212,11 +208,17 @@ public final class InterventionTrainer<Example> {
     /// Every metric averaged over `data` (no gradients).
     public func evaluate(_ data: [Example]) throws -> [String: Double] {
         guard !data.isEmpty else { throw TrainingError.emptyDataset("evaluation") }
+        try options.validate()
+        let names = metrics.map(\.name)
+        guard Set(names).count == names.count else {
+            throw TrainingError.invalidOption(name: "metrics", value: "\(names)", allowed: "metrics with distinct names")
+        }
         var sums = [Double](repeating: 0, count: metrics.count), weights = sums
         try Tensor.withoutGradients {
             for start in stride(from: 0, to: data.count, by: options.batchSize) {
                 let batch = try collator(Array(data[start..<Swift.min(start + options.batchSize, data.count)]))
                 let output = try model.forward(base: batch.base, sources: batch.sources, unitLocations: batch.unitLocations, subspaces: batch.subspaces)
+                try batch.checkLabels(against: output.intervened.output)
                 for (i, m) in metrics.enumerated() {
                     let (s, w) = m.measure(output, batch)
                     sums[i] += s
@@ -225,5 +227,32 @@ public final class InterventionTrainer<Example> {
             }
         }
         return Dictionary(uniqueKeysWithValues: metrics.indices.map { (metrics[$0].name, weights[$0] > 0 ? sums[$0] / weights[$0] : 0) })
+    }
+}
+
+/// Counts evaluations without improvement of the watched metric (higher is better; "loss"
+/// lower is better).
+struct EarlyStopping {
+    let patience: Int?
+    let metric: String
+    private var best: Double?
+    private var sinceBest = 0
+
+    init(patience: Int?, metric: String) {
+        self.patience = patience
+        self.metric = metric
+    }
+
+    /// Records one evaluation; true once `patience` evaluations in a row did not improve.
+    mutating func shouldStop(_ metrics: [String: Double]) -> Bool {
+        guard let patience, let value = metrics[metric] else { return false }
+        let score = metric == "loss" ? -value : value
+        if let best, score <= best + 1e-9 {
+            sinceBest += 1
+            return sinceBest >= patience
+        }
+        best = score
+        sinceBest = 0
+        return false
     }
 }

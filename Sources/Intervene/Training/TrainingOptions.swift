@@ -49,6 +49,31 @@ public struct TrainingOptions: Sendable {
     public var progress: ProgressStyle = .automatic
 
     public init() {}
+
+    /// Throws `TrainingError.invalidOption` naming the first option whose value cannot train
+    /// (a batch size or accumulation count below 1, a non-positive learning rate, …).
+    public func validate() throws {
+        func require(_ ok: Bool, _ name: String, _ value: Any, _ allowed: String) throws {
+            guard ok else { throw TrainingError.invalidOption(name: name, value: "\(value)", allowed: allowed) }
+        }
+        func positive(_ v: Float) -> Bool { v.isFinite && v > 0 }
+        try require(epochs >= 1, "epochs", epochs, "a positive integer")
+        try require(batchSize >= 1, "batchSize", batchSize, "a positive integer")
+        try require(gradientAccumulationSteps >= 1, "gradientAccumulationSteps", gradientAccumulationSteps, "a positive integer")
+        try require(positive(learningRate), "learningRate", learningRate, "a positive number")
+        for (suffix, rate) in parameterLearningRates.sorted(by: { $0.key < $1.key }) {
+            try require(positive(rate), "parameterLearningRates[\"\(suffix)\"]", rate, "a positive number")
+        }
+        try require(weightDecay.isFinite && weightDecay >= 0, "weightDecay", weightDecay, "a number ≥ 0")
+        try require((0...1).contains(warmupFraction), "warmupFraction", warmupFraction, "0…1")
+        if let (start, end) = temperature {
+            try require(positive(start) && positive(end), "temperature", "(\(start), \(end))", "positive start and end temperatures")
+        }
+        try require(boundaryRegularization.isFinite && boundaryRegularization >= 0, "boundaryRegularization", boundaryRegularization, "a number ≥ 0")
+        if let p = earlyStoppingPatience { try require(p >= 1, "earlyStoppingPatience", p, "a positive integer (or nil)") }
+        if let n = evaluateEvery { try require(n >= 1, "evaluateEvery", n, "a positive number of steps (or nil)") }
+        if let c = clipGradientNorm { try require(positive(c), "clipGradientNorm", c, "a positive number (or nil)") }
+    }
 }
 
 /// What the trainer prints while it works.

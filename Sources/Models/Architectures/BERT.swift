@@ -35,7 +35,9 @@ public struct BERTConfiguration: Sendable {
 ///
 /// Sites follow pyvene's BERT mapping: `attention_output` is the attention sublayer after its
 /// residual add and LayerNorm, and `mlp_output` the MLP sublayer after its residual add and
-/// LayerNorm (both are module outputs in Hugging Face's BERT).
+/// LayerNorm (both are module outputs in Hugging Face's BERT). `mlp_input` is the input of the
+/// `intermediate` module: replacing it changes what the MLP reads, while the residual add of
+/// the `output` module keeps the unpatched attention output.
 public final class BERTModel: HookableModel {
     public let configuration: BERTConfiguration
     public let modelType = "bert"
@@ -125,11 +127,13 @@ public final class BERTModel: HookableModel {
             let context = try core(layer: l, query: q, key: k, value: v, options: options)
             var attended = block.attentionNorm(block.attentionDense(context) + a)
             try hooks(l, .attentionOutput, &attended)
+            // mlp_input is the input of the intermediate module only (pyvene hooks
+            // layer.{L}.intermediate); the residual add keeps the unpatched attention output.
             var m = attended
             try hooks(l, .mlpInput, &m)
             var act = c.activation(block.intermediate(m))
             try hooks(l, .mlpActivation, &act)
-            var out = block.outputNorm(block.outputDense(act) + m)
+            var out = block.outputNorm(block.outputDense(act) + attended)
             try hooks(l, .mlpOutput, &out)
             x = out
             try hooks(l, .blockOutput, &x)

@@ -13,27 +13,44 @@ public final class KeyValueCache {
     public let capacity: Int
     /// Sequences in the batch.
     public let batchSize: Int
+    /// Width of one token's keys (and values) in every layer.
+    public let width: Int
 
     /// An empty cache for `layers` layers of width `width` each.
     public init(layers: Int, batchSize: Int, capacity: Int, width: Int) {
         self.capacity = capacity
         self.batchSize = batchSize
+        self.width = width
         keys = (0..<layers).map { _ in Tensor.zeros([batchSize, capacity, width]) }
         values = (0..<layers).map { _ in Tensor.zeros([batchSize, capacity, width]) }
     }
 
     /// Appends `k` and `v` (B, S_new, width) at layer `layer` and returns the keys and values of
     /// every token so far (views, B × (length + S_new) × width). Call `advance` once all layers
-    /// have appended.
+    /// have appended. Throws `ModelError.cacheMismatch` naming the layer when the layer, the
+    /// batch size, the width or the number of tokens does not fit the cache.
     public func append(layer: Int, keys k: Tensor, values v: Tensor) throws -> (keys: Tensor, values: Tensor) {
+        try check(layer: layer, keys: k, values: v)
         let newTokens = k.shape[1]
-        guard length + newTokens <= capacity else {
-            throw ModelError.invalidInput("the key/value cache holds \(capacity) tokens; \(length + newTokens) requested")
-        }
         write(k, into: keys[layer])
         write(v, into: values[layer])
         let total = length + newTokens
         return (keys[layer].narrowed(1, start: 0, length: total), values[layer].narrowed(1, start: 0, length: total))
+    }
+
+    /// Throws unless `k` and `v` are (batchSize, S_new, width) with room for S_new more tokens.
+    private func check(layer: Int, keys k: Tensor, values v: Tensor) throws {
+        func mismatch(_ field: String, _ expected: String, _ actual: String) -> ModelError {
+            .cacheMismatch(layer: layer, field: field, expected: expected, actual: actual)
+        }
+        guard keys.indices.contains(layer) else { throw mismatch("layer", "0..<\(keys.count)", "\(layer)") }
+        guard k.rank == 3 else { throw mismatch("keys shape", "(B, S, width) = (\(batchSize), S, \(width))", "\(k.shape)") }
+        guard v.shape == k.shape else { throw mismatch("values shape", "the keys shape \(k.shape)", "\(v.shape)") }
+        guard k.shape[0] == batchSize else { throw mismatch("batch size", "\(batchSize)", "\(k.shape[0])") }
+        guard k.shape[2] == width else { throw mismatch("width", "\(width)", "\(k.shape[2])") }
+        guard length + k.shape[1] <= capacity else {
+            throw mismatch("tokens", "at most \(capacity) (the capacity)", "\(length) cached + \(k.shape[1]) new")
+        }
     }
 
     /// Marks `count` appended tokens as stored.

@@ -10,6 +10,9 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case checkpointMismatch(LoadReport)
     /// An input has the wrong shape or values.
     case invalidInput(String)
+    /// Keys or values appended to a `KeyValueCache` do not fit it: `field` (layer, batch size,
+    /// width, tokens, …) is `actual` where the cache holds `expected`.
+    case cacheMismatch(layer: Int, field: String, expected: String, actual: String)
 
     public var description: String {
         switch self {
@@ -20,6 +23,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .missingWeights(let folder, let reason): return "\(folder): \(reason)"
         case .checkpointMismatch(let report): return "checkpoint does not match the model: \(report)"
         case .invalidInput(let message): return "invalid input: \(message)"
+        case .cacheMismatch(let layer, let field, let expected, let actual):
+            return "key/value cache, layer \(layer): \(field) is \(actual); expected \(expected)"
         }
     }
 }
