@@ -36,8 +36,9 @@ demo: deps
 
 TUTORIALS := 01-GettingStarted 02-InterventionsDuringGeneration 03-DistributedAlignmentSearch 04-BoundlessDAS
 
-# The golden conformance sets (colon-separated folders of manifest.json files).
-GOLDEN_PATH ?= ../shared/golden
+# The golden conformance sets (colon-separated folders of manifest.json files): the shared
+# reference sets and the decoder-family fixtures made with transformers (Tests/Fixtures/README.md).
+GOLDEN_PATH ?= ../shared/golden:Tests/Fixtures/decoder-families
 
 test: deps minilm
 	$(SWIFT) build --build-tests

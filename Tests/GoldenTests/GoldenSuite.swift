@@ -26,7 +26,7 @@ struct GoldenResult {
         if let value = ProcessInfo.processInfo.environment["GOLDEN_PATH"], !value.isEmpty {
             return (value.split(separator: ":").map(String.init), true)
         }
-        return ([repositoryRoot + "/../shared/golden"], false)
+        return ([repositoryRoot + "/../shared/golden", repositoryRoot + "/Tests/Fixtures/decoder-families"], false)
     }
 
     /// Every manifest.json below `folder`, sorted.
