@@ -43,6 +43,8 @@ let package = Package(
         .testTarget(name: "InterveneTests", dependencies: ["Intervene", "Models", "Tensors"]),
         .testTarget(name: "CausalAbstractionTests", dependencies: ["CausalAbstraction", "Intervene", "Models", "Tensors"]),
         .testTarget(name: "GoldenTests", dependencies: ["Intervene", "Models", "Tensors"]),
+        // Uses the public API only (no @testable import): what a user outside the package can do.
+        .testTarget(name: "PublicAPITests", dependencies: ["Intervene", "Models", "Tensors"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -8,10 +8,30 @@ public protocol Module: AnyObject {
     /// Names under which a parameter shared with another name is visited a second time (tied
     /// weights, such as an output head tied to the input embedding); checkpoints may omit them.
     var tiedKeys: Set<String> { get }
+    /// The direct sub-modules, each under the dotted name its parameters carry
+    /// ("model.layers.3", "self_attn.q_proj"); empty for leaves.
+    var children: [(name: String, module: any Module)] { get }
 }
 
 extension Module {
     public var tiedKeys: Set<String> { [] }
+    public var children: [(name: String, module: any Module)] { [] }
+
+    /// The sub-module at a dotted path of child names ("model.layers.3.mlp"), or nil. Child
+    /// names may themselves contain dots; the longest matching child name wins.
+    public func module(at path: String) -> (any Module)? {
+        if path.isEmpty { return self }
+        for (name, child) in children.sorted(by: { $0.name.count > $1.name.count }) {
+            if path == name { return child }
+            if path.hasPrefix(name + ".") { return child.module(at: String(path.dropFirst(name.count + 1))) }
+        }
+        return nil
+    }
+
+    /// Every sub-module below this one with its full dotted path, depth first.
+    public var descendants: [(path: String, module: any Module)] {
+        children.flatMap { name, child in [(name, child)] + child.descendants.map { (name + "." + $0.path, $0.module) } }
+    }
 
     /// Every parameter with its dotted name, in visiting order.
     public var namedParameters: [(key: String, parameter: Parameter)] {

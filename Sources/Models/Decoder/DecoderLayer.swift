@@ -103,18 +103,26 @@ public final class DecoderLayer: Module {
         return postMLPNorm.map { $0(out) } ?? out
     }
 
-    public func visitParameters(_ visit: (String, Parameter) -> Void) {
+    /// The norms under their checkpoint names, and the attention and MLP parts (whose own
+    /// children carry their full names, so they are listed under an empty name), in checkpoint order.
+    public var children: [(name: String, module: any Module)] {
+        var list: [(name: String, module: any Module)] = []
         for part in keys.layerOrder {
             switch part {
-            case .attentionNorm: Models.visit(attentionNorm, prefix: keys.attentionNorm, visit)
-            case .mlpNorm: if let mlpNorm { Models.visit(mlpNorm, prefix: keys.mlpNorm, visit) }
+            case .attentionNorm: list.append((keys.attentionNorm, attentionNorm))
+            case .mlpNorm: if let mlpNorm { list.append((keys.mlpNorm, mlpNorm)) }
             case .postAttentionNorm:
-                if let postAttentionNorm, let name = keys.postAttentionNorm { Models.visit(postAttentionNorm, prefix: name, visit) }
+                if let postAttentionNorm, let name = keys.postAttentionNorm { list.append((name, postAttentionNorm)) }
             case .postMLPNorm:
-                if let postMLPNorm, let name = keys.postMLPNorm { Models.visit(postMLPNorm, prefix: name, visit) }
-            case .attention: attention.visitParameters(visit)
-            case .mlp: mlp.visitParameters(visit)
+                if let postMLPNorm, let name = keys.postMLPNorm { list.append((name, postMLPNorm)) }
+            case .attention: list += attention.children
+            case .mlp: list += mlp.children
             }
         }
+        return list
+    }
+
+    public func visitParameters(_ visit: (String, Parameter) -> Void) {
+        for (name, child) in children { Models.visit(child, prefix: name, visit) }
     }
 }

@@ -17,6 +17,8 @@ public final class DecoderModel: CausalLanguageModel {
     let finalNorm: DecoderNorm
     let head: LanguageModelHead
     let rotary: RotaryEmbedding?
+    /// Layers inserted at sites (codebooks, sparse autoencoders), part of every forward pass.
+    public let insertions: SiteInsertions
 
     /// A model with unloaded weights (load a checkpoint, or `initializeRandomly`). Throws when
     /// the configuration is inconsistent, naming the field.
@@ -35,18 +37,30 @@ public final class DecoderModel: CausalLanguageModel {
             rotary = nil
         }
         siteTable = config.siteTable
+        insertions = SiteInsertions(table: siteTable)
     }
 
     public var modelType: String { config.modelType }
     public var vocabularySize: Int { config.vocabularySize }
     public var maximumPositions: Int? { config.maximumPositions }
 
+    /// Embeddings, layers ("model.layers.3"), final norm, and the inserted layers.
+    public var children: [(name: String, module: any Module)] {
+        var list: [(name: String, module: any Module)] = [(keyMap.tokenEmbedding, tokenEmbedding)]
+        if let positionEmbedding, let name = keyMap.positionEmbedding { list.append((name, positionEmbedding)) }
+        list += layers.enumerated().map { ("\(keyMap.layerPrefix).\($0.offset)", $0.element) }
+        list.append((keyMap.finalNorm, finalNorm))
+        return list + insertions.children
+    }
+
     public func visitParameters(_ v: (String, Parameter) -> Void) {
-        visit(tokenEmbedding, prefix: keyMap.tokenEmbedding, v)
-        if let positionEmbedding, let name = keyMap.positionEmbedding { visit(positionEmbedding, prefix: name, v) }
-        for (i, layer) in layers.enumerated() { visit(layer, prefix: "\(keyMap.layerPrefix).\(i)", v) }
-        visit(finalNorm, prefix: keyMap.finalNorm, v)
+        for (name, child) in children { visit(child, prefix: name, v) }
         v(keyMap.outputHead + ".weight", head.weight)
+    }
+
+    /// Inserts `layer` at `site` (see `SiteInsertions`); its parameters join the model's.
+    public func insert(_ layer: any SiteLayer, at site: Site, name: String) throws {
+        try insertions.insert(layer, at: site, name: name)
     }
 
     /// The output head is the token embedding when tied.
@@ -57,6 +71,7 @@ public final class DecoderModel: CausalLanguageModel {
     }
 
     public func forward(_ input: ModelInput, options: ForwardOptions) throws -> ModelOutput {
+        let options = insertions.wrapping(options)
         let ids = try checkTokens(input, vocabulary: config.vocabularySize, model: config.modelType)
         let batch = ids.shape[0], length = ids.shape[1]
         let positions = try resolvePositions(options, batch: batch, length: length)

@@ -57,7 +57,8 @@ public final class AttentionProjections: Module {
     let names: (fused: String?, query: String?, key: String?, value: String?, output: String)
     let heads, kvHeads, headDim: Int
 
-    init(_ c: DecoderConfig, keys: DecoderKeyMap) {
+    /// Projections of the shapes `c` gives, named by `keys` (weights zero until loaded).
+    public init(_ c: DecoderConfig, keys: DecoderKeyMap) {
         layout = c.projection
         heads = c.heads
         kvHeads = c.kvHeads
@@ -112,12 +113,18 @@ public final class AttentionProjections: Module {
         return output.bias.map { summed + $0.value } ?? summed
     }
 
+    public var children: [(name: String, module: any Module)] {
+        var list: [(name: String, module: any Module)] = []
+        if let fused, let name = names.fused { list.append((name, fused)) }
+        if let query, let name = names.query { list.append((name, query)) }
+        if let key, let name = names.key { list.append((name, key)) }
+        if let value, let name = names.value { list.append((name, value)) }
+        list.append((names.output, output))
+        return list
+    }
+
     public func visitParameters(_ visit: (String, Parameter) -> Void) {
-        if let fused, let name = names.fused { Models.visit(fused, prefix: name, visit) }
-        if let query, let name = names.query { Models.visit(query, prefix: name, visit) }
-        if let key, let name = names.key { Models.visit(key, prefix: name, visit) }
-        if let value, let name = names.value { Models.visit(value, prefix: name, visit) }
-        Models.visit(output, prefix: names.output, visit)
+        for (name, child) in children { Models.visit(child, prefix: name, visit) }
     }
 }
 
@@ -132,7 +139,8 @@ public final class FeedForward: Module {
     let down: Linear
     let names: (up: String, gate: String?, down: String)
 
-    init(_ c: DecoderConfig, keys: DecoderKeyMap) {
+    /// An MLP of the shapes `c` gives, named by `keys` (weights zero until loaded).
+    public init(_ c: DecoderConfig, keys: DecoderKeyMap) {
         kind = c.mlp
         up = Linear(inFeatures: c.width, outFeatures: c.intermediate, bias: c.bias.mlpIn, layout: c.weightLayout)
         if case .gated = c.mlp {
@@ -166,9 +174,15 @@ public final class FeedForward: Module {
         }
     }
 
+    public var children: [(name: String, module: any Module)] {
+        var list: [(name: String, module: any Module)] = []
+        if let gate, let name = names.gate { list.append((name, gate)) }
+        list.append((names.up, up))
+        list.append((names.down, down))
+        return list
+    }
+
     public func visitParameters(_ visit: (String, Parameter) -> Void) {
-        if let gate, let name = names.gate { Models.visit(gate, prefix: name, visit) }
-        Models.visit(up, prefix: names.up, visit)
-        Models.visit(down, prefix: names.down, visit)
+        for (name, child) in children { Models.visit(child, prefix: name, visit) }
     }
 }
