@@ -100,7 +100,7 @@ final class ToyModel: HookableModel {
         hooks.add(layer: 0, tap: .mlpOutput) { activation, _ in mlpOutput = activation }
         _ = try model.forward(.tokens(ids([[1, 2, 3, 4]])), options: ForwardOptions(hooks: hooks))
         let block = model.blocks[0], residual = try #require(attended), patched = try #require(mlpOutput)
-        let mlp = block.outputDense(model.configuration.activation(block.intermediate(residual * 0)))
+        let mlp = try block.mlp(residual * 0) { _, _ in }
         #expect(maxDifference(patched, block.outputNorm(mlp + residual)) < 1e-5)
         #expect(maxDifference(patched, block.outputNorm(mlp)) > 1e-2)  // the residual was not zeroed
     }

@@ -48,30 +48,28 @@ public final class BERTModel: HookableModel {
     let embeddingNorm: LayerNorm
     let blocks: [Block]
 
+    /// A post-norm encoder block built from the decoder's attention and MLP parts.
     final class Block: Module {
-        let query, key, value, attentionDense, intermediate, outputDense: Linear
+        let attention: AttentionProjections
+        let mlp: FeedForward
         let attentionNorm, outputNorm: LayerNorm
 
         init(_ c: BERTConfiguration) {
-            query = Linear(inFeatures: c.width, outFeatures: c.width)
-            key = Linear(inFeatures: c.width, outFeatures: c.width)
-            value = Linear(inFeatures: c.width, outFeatures: c.width)
-            attentionDense = Linear(inFeatures: c.width, outFeatures: c.width)
+            attention = AttentionProjections(width: c.width, heads: c.heads, kvHeads: c.heads, headDim: c.width / c.heads,
+                                             layout: .separate, bias: .all, weightLayout: .outputMajor, query: "attention.self.query",
+                                             key: "attention.self.key", value: "attention.self.value", output: "attention.output.dense")
+            mlp = FeedForward(width: c.width, intermediate: c.intermediate, kind: .plain(c.activation), inBias: true, outBias: true,
+                              weightLayout: .outputMajor, up: "intermediate.dense", down: "output.dense")
             attentionNorm = LayerNorm(c.width, epsilon: c.layerNormEpsilon)
-            intermediate = Linear(inFeatures: c.width, outFeatures: c.intermediate)
-            outputDense = Linear(inFeatures: c.intermediate, outFeatures: c.width)
             outputNorm = LayerNorm(c.width, epsilon: c.layerNormEpsilon)
         }
 
+        var children: [(name: String, module: any Module)] {
+            attention.children + [("attention.output.LayerNorm", attentionNorm)] + mlp.children + [("output.LayerNorm", outputNorm)]
+        }
+
         func visitParameters(_ v: (String, Parameter) -> Void) {
-            visit(query, prefix: "attention.self.query", v)
-            visit(key, prefix: "attention.self.key", v)
-            visit(value, prefix: "attention.self.value", v)
-            visit(attentionDense, prefix: "attention.output.dense", v)
-            visit(attentionNorm, prefix: "attention.output.LayerNorm", v)
-            visit(intermediate, prefix: "intermediate.dense", v)
-            visit(outputDense, prefix: "output.dense", v)
-            visit(outputNorm, prefix: "output.LayerNorm", v)
+            for (name, child) in children { visit(child, prefix: name, v) }
         }
     }
 
@@ -120,20 +118,19 @@ public final class BERTModel: HookableModel {
             try hooks(l, .blockInput, &x)
             var a = x
             try hooks(l, .attentionInput, &a)
-            var q = block.query(a), k = block.key(a), v = block.value(a)
+            var (q, k, v) = block.attention.project(a)
             try hooks(l, .queryOutput, &q)
             try hooks(l, .keyOutput, &k)
             try hooks(l, .valueOutput, &v)
             let context = try core(layer: l, query: q, key: k, value: v, options: options)
-            var attended = block.attentionNorm(block.attentionDense(context) + a)
+            var attended = block.attentionNorm(block.attention.output(context) + a)
             try hooks(l, .attentionOutput, &attended)
             // mlp_input is the input of the intermediate module only (pyvene hooks
             // layer.{L}.intermediate); the residual add keeps the unpatched attention output.
             var m = attended
             try hooks(l, .mlpInput, &m)
-            var act = c.activation(block.intermediate(m))
-            try hooks(l, .mlpActivation, &act)
-            var out = block.outputNorm(block.outputDense(act) + attended)
+            let transformed = try block.mlp(m) { tap, activation in try hooks(l, tap, &activation) }
+            var out = block.outputNorm(transformed + attended)
             try hooks(l, .mlpOutput, &out)
             x = out
             try hooks(l, .blockOutput, &x)

@@ -58,24 +58,34 @@ public final class AttentionProjections: Module {
     let heads, kvHeads, headDim: Int
 
     /// Projections of the shapes `c` gives, named by `keys` (weights zero until loaded).
-    public init(_ c: DecoderConfig, keys: DecoderKeyMap) {
-        layout = c.projection
-        heads = c.heads
-        kvHeads = c.kvHeads
-        headDim = c.headDim
-        let d = c.width, qw = c.queryWidth, kvw = c.keyValueWidth, wl = c.weightLayout
-        switch c.projection {
+    public convenience init(_ c: DecoderConfig, keys: DecoderKeyMap) {
+        self.init(width: c.width, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, layout: c.projection, bias: c.bias,
+                  weightLayout: c.weightLayout, fused: keys.fusedQKV, query: keys.query, key: keys.key, value: keys.value,
+                  output: keys.attentionOutput)
+    }
+
+    /// Projections from width D to H query and Hkv key/value heads of `headDim`, with the
+    /// checkpoint names of the fused or separate projections and of the output projection.
+    public init(width d: Int, heads: Int, kvHeads: Int, headDim: Int, layout: ProjectionLayout, bias: ProjectionBias,
+                weightLayout wl: WeightLayout, fused fusedName: String? = nil, query queryName: String? = nil,
+                key keyName: String? = nil, value valueName: String? = nil, output outputName: String) {
+        self.layout = layout
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.headDim = headDim
+        let qw = heads * headDim, kvw = kvHeads * headDim
+        switch layout {
         case .fused, .fusedPerHead:
-            fused = Linear(inFeatures: d, outFeatures: qw + 2 * kvw, bias: c.bias.query, layout: wl)
+            fused = Linear(inFeatures: d, outFeatures: qw + 2 * kvw, bias: bias.query, layout: wl)
             query = nil; key = nil; value = nil
         case .separate:
             fused = nil
-            query = Linear(inFeatures: d, outFeatures: qw, bias: c.bias.query, layout: wl)
-            key = Linear(inFeatures: d, outFeatures: kvw, bias: c.bias.key, layout: wl)
-            value = Linear(inFeatures: d, outFeatures: kvw, bias: c.bias.value, layout: wl)
+            query = Linear(inFeatures: d, outFeatures: qw, bias: bias.query, layout: wl)
+            key = Linear(inFeatures: d, outFeatures: kvw, bias: bias.key, layout: wl)
+            value = Linear(inFeatures: d, outFeatures: kvw, bias: bias.value, layout: wl)
         }
-        output = Linear(inFeatures: qw, outFeatures: d, bias: c.bias.output, layout: wl)
-        names = (keys.fusedQKV, keys.query, keys.key, keys.value, keys.attentionOutput)
+        output = Linear(inFeatures: qw, outFeatures: d, bias: bias.output, layout: wl)
+        names = (fusedName, queryName, keyName, valueName, outputName)
     }
 
     /// q (B, S, H·hd), k and v (B, S, Hkv·hd) of the attention input a (B, S, D).
@@ -140,16 +150,23 @@ public final class FeedForward: Module {
     let names: (up: String, gate: String?, down: String)
 
     /// An MLP of the shapes `c` gives, named by `keys` (weights zero until loaded).
-    public init(_ c: DecoderConfig, keys: DecoderKeyMap) {
-        kind = c.mlp
-        up = Linear(inFeatures: c.width, outFeatures: c.intermediate, bias: c.bias.mlpIn, layout: c.weightLayout)
-        if case .gated = c.mlp {
-            gate = Linear(inFeatures: c.width, outFeatures: c.intermediate, bias: c.bias.mlpIn, layout: c.weightLayout)
+    public convenience init(_ c: DecoderConfig, keys: DecoderKeyMap) {
+        self.init(width: c.width, intermediate: c.intermediate, kind: c.mlp, inBias: c.bias.mlpIn, outBias: c.bias.mlpOut,
+                  weightLayout: c.weightLayout, up: keys.mlpUp, gate: keys.mlpGate, down: keys.mlpDown)
+    }
+
+    /// An MLP from width D through `intermediate` and back, with its checkpoint names.
+    public init(width: Int, intermediate: Int, kind: FeedForwardKind, inBias: Bool, outBias: Bool, weightLayout: WeightLayout,
+                up upName: String, gate gateName: String? = nil, down downName: String) {
+        self.kind = kind
+        up = Linear(inFeatures: width, outFeatures: intermediate, bias: inBias, layout: weightLayout)
+        if case .gated = kind {
+            gate = Linear(inFeatures: width, outFeatures: intermediate, bias: inBias, layout: weightLayout)
         } else {
             gate = nil
         }
-        down = Linear(inFeatures: c.intermediate, outFeatures: c.width, bias: c.bias.mlpOut, layout: c.weightLayout)
-        names = (keys.mlpUp, keys.mlpGate, keys.mlpDown)
+        down = Linear(inFeatures: intermediate, outFeatures: width, bias: outBias, layout: weightLayout)
+        names = (upName, gateName, downName)
     }
 
     /// The MLP of m (B, S, D), handing the pre-activation, the activation and what the output
