@@ -14,6 +14,31 @@ struct PyveneGoldenCases {
     }
 
     func runAll() -> [GoldenResult] {
+        (componentTable().map { [$0] } ?? []) + cases()
+    }
+
+    /// The model's site table has every component of the manifest's pyvene component table, with
+    /// the dimension pyvene records for it (a result of its own, "pyvene_component_table").
+    func componentTable() -> GoldenResult? {
+        guard let table = data.manifest["model"]?["pyvene_component_table"]?.objectValue else { return nil }
+        let dims = data.manifest["model"]?["pyvene_component_dims"]?.objectValue
+        let entry = JSONValue.object(JSONObject([("name", .string("pyvene_component_table")), ("kind", .string("component_table"))]))
+        return GoldenRunner.result(entry) {
+            try LaterCapabilities.checkModel(data)
+            let model = try self.model.get()
+            var problems: [String] = []
+            for name in table.keys.sorted() {
+                guard let spec = model.siteTable.specs[Component(name)] else { problems.append("\(name) is missing"); continue }
+                if let expected = dims?[name]?.intValue, expected != spec.pyveneDimension {
+                    problems.append("\(name) has pyvene dimension \(spec.pyveneDimension), pyvene records \(expected)")
+                }
+            }
+            guard problems.isEmpty else { throw GoldenFailure(problems.joined(separator: "; ")) }
+            return nil
+        }
+    }
+
+    func cases() -> [GoldenResult] {
         data.cases.map { c in
             GoldenRunner.result(c) {
                 try LaterCapabilities.checkModel(data)

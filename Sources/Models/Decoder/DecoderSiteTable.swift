@@ -6,7 +6,7 @@ extension DecoderConfig {
     /// of each written beside it. B batch, S positions, D width, H query heads, K key/value heads,
     /// d head width, I MLP width, P key positions.
     public var siteTable: SiteTable {
-        let d = width, qw = queryWidth, kvw = keyValueWidth, hd = headDim, pyHead = width / heads
+        let d = width, qw = queryWidth, kvw = keyValueWidth, hd = headDim, pyHead = headDim
         var specs: [SiteSpec] = [
             // Residual stream.
             SiteSpec(component: .blockInput, unitDimension: d, shape: "[B, S, D] (hook_resid_pre)"),
