@@ -116,6 +116,31 @@ import Tensors
         }
     }
 
+    /// GPT-NeoX's rotary fraction must be in (0, 1] and rotate an even number of features.
+    @Test func rotaryFractionOutOfRangeOrOddIsNamed() throws {
+        func neox(_ pct: String) throws -> DecoderConfig {
+            try GPTNeoXFamily.config(ModelConfig(json: try JSONValue.parse("""
+            {"model_type": "gpt_neox", "vocab_size": 30, "max_position_embeddings": 32, "hidden_size": 16, "num_hidden_layers": 1,
+             "num_attention_heads": 2, "intermediate_size": 24, "rotary_pct": \(pct)}
+            """).objectValue!))
+        }
+        #expect(throws: ModelError.invalidConfig(path: "config.json", field: "rotary_pct", value: "1.5", expected: "a number in (0, 1]")) {
+            try neox("1.5")
+        }
+        #expect(throws: ModelError.invalidConfig(path: "config.json", field: "rotary_pct", value: "0.375",
+                                                 expected: "a fraction of head_dim 8 that rotates an even number of features (got 3)")) {
+            try neox("0.375")
+        }
+        #expect(try neox("0.25").positions == .rotary(RotaryOptions(dimensions: 2, theta: 10000)))
+        // A DecoderConfig built in Swift is checked too.
+        var config = try neox("0.25")
+        config.positions = .rotary(RotaryOptions(dimensions: 3, theta: 10000))
+        #expect(throws: ModelError.invalidConfig(path: "DecoderConfig(gpt_neox)", field: "positions.rotary.dimensions", value: "3",
+                                                 expected: "an even number in 0...8 (headDim)")) {
+            try DecoderModel(config, keyMap: GPTNeoXFamily.keyMap)
+        }
+    }
+
     @Test func malformedConfigNamesTheField() throws {
         let folder = temporaryFolder()
         write("{not json", to: folder + "/config.json")
