@@ -109,7 +109,7 @@ public struct ExperimentRunner {
         let (model, source, taskAccuracy) = try self.model()
         let (train, test, dataDescription) = try data()
         let collate = InterventionExample.collator(representations: experiment.representations.count, subspaces: experiment.subspaces)
-        let config = IntervenableConfig(representations: experiment.representations, interventionTypes: experiment.interventionTypes)
+        let config = IntervenableConfig(representations: experiment.representations, interventionTypes: experiment.interventionTypes.map(InterventionType.init))
         let intervenable = try IntervenableModel(config: config, model: model, seed: experiment.seed)
         let trainer = InterventionTrainer(model: intervenable, collator: collate, options: options)
         let start = Date()

@@ -29,8 +29,13 @@ public struct TrainingOptions: Sendable {
     /// over the optimizer steps (nil: left as set).
     public var temperature: (start: Float, end: Float)?
     /// λ of the Boundless DAS boundary regulariser: loss + λ · Σ boundaries (favours small
-    /// subspaces). 0 disables.
+    /// subspaces). 0 disables. It weighs the auxiliary loss "boundary" unless
+    /// `auxiliaryLossWeights` names that loss.
     public var boundaryRegularization: Float = 0
+    /// Weights of the auxiliary losses interventions return, by loss name: the objective is
+    /// loss + Σ weight(name) · auxiliary loss, once per intervention and forward call. Names not
+    /// listed weigh 1 ("boundary": `boundaryRegularization`); 0 leaves a loss out.
+    public var auxiliaryLossWeights: [String: Float] = [:]
     /// Batches whose gradients are summed before each optimizer step.
     public var gradientAccumulationSteps: Int = 1
     /// Stop when the evaluation metric has not improved for this many evaluations.
@@ -49,6 +54,11 @@ public struct TrainingOptions: Sendable {
     public var progress: ProgressStyle = .automatic
 
     public init() {}
+
+    /// The weight of auxiliary loss `name` in the objective.
+    public func auxiliaryLossWeight(_ name: String) -> Float {
+        auxiliaryLossWeights[name] ?? (name == BoundlessRotatedSpaceIntervention.boundaryLossName ? boundaryRegularization : 1)
+    }
 }
 
 /// What the trainer prints while it works.
