@@ -162,7 +162,7 @@ public struct ExperimentRunner {
         let (examples, test, dataDescription) = try data(classes: InterventionExample.labelClasses(of: model))
         let (train, validation) = try validationSplit(examples)
         let collate = InterventionExample.collator(representations: experiment.representations.count, subspaces: experiment.subspaces)
-        let config = IntervenableConfig(representations: experiment.representations, interventionTypes: experiment.interventionTypes)
+        let config = IntervenableConfig(representations: experiment.representations, interventionTypes: experiment.interventionTypes.map(InterventionType.init))
         let intervenable = try IntervenableModel(config: config, model: model, seed: experiment.seed)
         let metricsToWatch: [Metric] = [.interchangeInterventionAccuracy] + (options.earlyStoppingMetric == "loss" ? [.crossEntropy] : [])
         let trainer = InterventionTrainer(model: intervenable, collator: collate, metrics: metricsToWatch, options: options)

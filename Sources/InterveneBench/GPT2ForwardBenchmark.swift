@@ -14,7 +14,7 @@ enum GPT2ForwardBenchmark {
         var g = RandomGenerator(seed: 1)
         let base = IndexTensor(shape: [batch, length], values: (0..<(batch * length)).map { _ in g.nextInt(below: 50257) })
         let source = IndexTensor(shape: [batch, length], values: (0..<(batch * length)).map { _ in g.nextInt(below: 50257) })
-        let config = IntervenableConfig(RepresentationConfig(layer: 6, component: .blockOutput), interventionType: "VanillaIntervention")
+        let config = IntervenableConfig(RepresentationConfig(layer: 6, component: .blockOutput), interventionType: .vanilla)
         let intervenable = try IntervenableModel(config: config, model: model)
         let locations = UnitLocations.position(10, batchSize: batch)
         let allBlocks = (0..<12).map { Site(layer: $0, component: .blockOutput) }

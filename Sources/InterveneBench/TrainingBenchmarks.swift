@@ -13,7 +13,7 @@ enum TrainingBenchmarks {
         // Quick (untimed) task training, as the reference script does: 5 epochs, lr 1e-2.
         let (model, accuracy) = try task.trainClassifier(examples: 10_000, epochs: 5, seed: 0)
         let representation = RepresentationConfig(layer: 0, component: .blockOutput, subspacePartition: [[0, 8], [8, 16]],
-                                                  interventionType: "RotatedSpaceIntervention")
+                                                  interventionType: .rotatedSpace)
         let intervenable = try IntervenableModel(config: IntervenableConfig(representation), model: model, seed: 0)
         var options = TrainingOptions()
         options.epochs = 1
@@ -43,7 +43,7 @@ enum TrainingBenchmarks {
         let model = try GPT2Family.model(GPT2Family.config(vocabularySize: 50257, positions: 1024, width: 256, layers: 4, heads: 8))
         model.initializeRandomly(seed: 0)
         model.freeze()
-        let config = IntervenableConfig(RepresentationConfig(layer: 2, component: .blockOutput), interventionType: "BoundlessRotatedSpaceIntervention")
+        let config = IntervenableConfig(RepresentationConfig(layer: 2, component: .blockOutput), interventionType: .boundlessRotatedSpace)
         let intervenable = try IntervenableModel(config: config, model: model, seed: 0)
         let boundless = intervenable.interventions[0] as! BoundlessRotatedSpaceIntervention
         let optimizer = Adam(groups: [ParameterGroup([boundless.rotation.generator], learningRate: 1e-3),

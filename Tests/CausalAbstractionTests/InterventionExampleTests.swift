@@ -108,7 +108,7 @@ import Tensors
          "representations": [{"layer": 0, "component": "block_output"}], "output": {"bundle": "b"}}
         """, suffix: ".json")
         #expect(throws: error) { try ExperimentRunner(experiment: try Experiment.load(path: experiment), file: experiment).data(classes: 2) }
-        let intervenable = try IntervenableModel(config: IntervenableConfig(RepresentationConfig(layer: 0, component: .blockOutput), interventionType: "vanilla"),
+        let intervenable = try IntervenableModel(config: IntervenableConfig(RepresentationConfig(layer: 0, component: .blockOutput), interventionType: .vanilla),
                                                  model: model)
         let trainer = InterventionTrainer(model: intervenable, collator: InterventionExample.collator(representations: 1, subspaces: nil))
         let task = HierarchicalEqualityTask(seed: 0)

@@ -48,7 +48,7 @@ struct PyveneCaseSetup {
                 unit: try RepresentationUnit(pyvene: r["unit"]?.stringValue), maxNumberOfUnits: r["max_number_of_units"]?.intValue ?? 1,
                 lowRankDimension: r["low_rank_dimension"]?.intValue,
                 subspacePartition: r["subspace_partition"]?.arrayValue?.map { $0.arrayValue?.compactMap(\.intValue) ?? [] },
-                interventionType: r["intervention_type"]?.stringValue,
+                interventionType: r["intervention_type"]?.stringValue.map(InterventionType.init),
                 interventionHyperparameters: hyper.isEmpty ? nil : hyper, sourceRepresentation: vector)
         }
         let mode = InterventionMode(rawValue: c["mode"]?.stringValue ?? "parallel") ?? .parallel

@@ -101,19 +101,17 @@ struct PyveneGoldenCases {
     }
 
     func collect(_ c: JSONValue, _ model: any HookableModel) throws -> Float? {
-        let (setup, intervenable, out) = try runIntervened(c, model)
-        // Collected activations come in representation order, one per collect intervention.
-        let collectors = intervenable.interventions.indices.filter { intervenable.interventions[$0] is CollectIntervention }
+        let (setup, _, out) = try runIntervened(c, model)
         var comparator = GoldenComparator()
         for (key, entry) in c["expected"]?.objectValue ?? JSONObject() {
             if key == "output_logits_unchanged" || key == "logits" {
                 try comparator.check(key, out.intervened.output, expected: entry, in: data)
                 continue
             }
-            guard let i = setup.representationIndex(forKey: key, entry: entry), let k = collectors.firstIndex(of: i) else {
-                throw GoldenSkip("expected key '\(key)' matches no collect representation")
+            guard let i = setup.representationIndex(forKey: key, entry: entry) else {
+                throw GoldenSkip("expected key '\(key)' matches no representation")
             }
-            try comparator.check(key, try pyveneView(out.collected[k], entry: entry, representation: setup.representations[i]),
+            try comparator.check(key, try pyveneView(try out.collected(i), entry: entry, representation: setup.representations[i]),
                                  expected: entry, in: data)
         }
         try comparator.verdict()

@@ -9,8 +9,8 @@ import Tensors
 
     func trainedIntervenable(_ model: DecoderModel) throws -> IntervenableModel {
         let config = IntervenableConfig(representations: [
-            RepresentationConfig(layer: 1, component: .blockOutput, interventionType: "BoundlessRotatedSpaceIntervention"),
-            RepresentationConfig(layer: 0, component: .mlpOutput, lowRankDimension: 3, interventionType: "LowRankRotatedSpaceIntervention"),
+            RepresentationConfig(layer: 1, component: .blockOutput, interventionType: .boundlessRotatedSpace),
+            RepresentationConfig(layer: 0, component: .mlpOutput, lowRankDimension: 3, interventionType: .lowRankRotatedSpace),
         ])
         let im = try IntervenableModel(config: config, model: model, seed: 3)
         for (_, p) in im.trainableParameters { p.assign(Tensor.randomNormal(p.shape, std: 0.1, seed: 9)) }
@@ -138,7 +138,7 @@ import Tensors
 
     @Test func closuresCannotBeSaved() throws {
         let model = tinyGPT2()
-        let im = try IntervenableModel(config: IntervenableConfig(RepresentationConfig(layer: 0, component: .blockOutput), interventionType: "vanilla"),
+        let im = try IntervenableModel(config: IntervenableConfig(RepresentationConfig(layer: 0, component: .blockOutput), interventionType: .vanilla),
                                        model: model, prebuilt: [0: ClosureIntervention { b, _, _ in b }])
         #expect(throws: BundleError.self) { try InterventionBundle.save(im, to: folder(), modelSource: "x", provenance: .init(command: "", seed: 0, data: "")) }
     }

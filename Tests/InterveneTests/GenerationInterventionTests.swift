@@ -7,7 +7,7 @@ import Tensors
 @Suite struct GenerationInterventionTests {
     @Test func promptInterventionMatchesRerunningThePatchedSequence() throws {
         let model = tinyGPT2()
-        let config = IntervenableConfig(RepresentationConfig(layer: 0, component: .blockOutput), interventionType: "VanillaIntervention")
+        let config = IntervenableConfig(RepresentationConfig(layer: 0, component: .blockOutput), interventionType: .vanilla)
         let im = try IntervenableModel(config: config, model: model)
         let prompt = ids([[1, 2, 3, 4, 5]])
         let source = ids([[9, 9, 9, 9, 9]])
@@ -29,7 +29,7 @@ import Tensors
         var g = RandomGenerator(seed: 4)
         let steer = Tensor.randomNormal([16], std: 3, using: &g).scalars
         let config = IntervenableConfig(RepresentationConfig(layer: 1, component: .blockOutput, sourceRepresentation: steer),
-                                        interventionType: "AdditionIntervention")
+                                        interventionType: .addition)
         let im = try IntervenableModel(config: config, model: model)
         let prompt = ids([[1, 2, 3]])
         let plain = try Generator.generate(model, prompt: prompt, config: GenerationConfig(maxNewTokens: 8)).sequences[0]

@@ -7,7 +7,7 @@ import Tensors
 @Suite struct IntervenableModelTests {
     func vanilla(_ layer: Int = 1, _ component: Component = .blockOutput, unit: RepresentationUnit = .position, units: Int = 1) -> IntervenableConfig {
         IntervenableConfig(RepresentationConfig(layer: layer, component: component, unit: unit, maxNumberOfUnits: units),
-                           interventionType: "VanillaIntervention")
+                           interventionType: .vanilla)
     }
 
     @Test func interchangeWithItselfChangesNothing() throws {
@@ -33,9 +33,9 @@ import Tensors
     @Test func collectedActivationsPatchBackToIdenticalLogits() throws {
         let model = tinyGPT2()
         let collect = try IntervenableModel(config: IntervenableConfig(RepresentationConfig(layer: 0, component: .mlpOutput, maxNumberOfUnits: 6),
-                                                                       interventionType: "CollectIntervention"), model: model)
+                                                                       interventionType: .collect), model: model)
         let all = Array(0..<6)
-        let collected = try collect.forward(base: .tokens(baseTokens), unitLocations: .base([all, all])).collected[0]
+        let collected = try collect.forward(base: .tokens(baseTokens), unitLocations: .base([all, all])).collected(0)
         #expect(collected.shape == [2, 6, 16])
         let patch = try IntervenableModel(config: vanilla(0, .mlpOutput, units: 6), model: model)
         let out = try patch.forward(base: .tokens(baseTokens), unitLocations: .base([all, all]), sourceActivations: [0: collected])
@@ -59,7 +59,7 @@ import Tensors
     @Test func headPositionBlocksMoveOnlyTheirHeads() throws {
         let model = tinyGPT2()
         let config = IntervenableConfig(RepresentationConfig(layer: 0, component: .headAttentionValueOutput, unit: .headPosition),
-                                        interventionType: "VanillaIntervention")
+                                        interventionType: .vanilla)
         let im = try IntervenableModel(config: config, model: model)
         let loc = UnitLocations([InterventionLocations(source: [.heads([1], positions: [2]), .heads([0], positions: [3])],
                                                        base: [.heads([1], positions: [2]), .heads([0], positions: [3])])])
@@ -69,8 +69,8 @@ import Tensors
         #expect(out.intervened.logits.shape == [2, 6, 40])
         // The patched value equals the source's head 1, position 2 for example 0.
         let check = try IntervenableModel(config: IntervenableConfig(RepresentationConfig(layer: 0, component: .headAttentionValueOutput, unit: .headPosition),
-                                                                     interventionType: "CollectIntervention"), model: model)
-        let base = try check.forward(base: .tokens(sourceTokens), unitLocations: UnitLocations([InterventionLocations(source: nil, base: loc.interventions[0].base)])).collected[0]
+                                                                     interventionType: .collect), model: model)
+        let base = try check.forward(base: .tokens(sourceTokens), unitLocations: UnitLocations([InterventionLocations(source: nil, base: loc.interventions[0].base)])).collected(0)
         #expect(base.shape == [2, 1, 1, 8])
         #expect(maxDifference(base.narrowed(0, start: 0, length: 1).reshaped([8]), hooks.narrowed(0, start: 0, length: 1).narrowed(1, start: 1, length: 1).narrowed(2, start: 2, length: 1).reshaped([8])) == 0)
     }
@@ -78,7 +78,7 @@ import Tensors
     @Test func oneSourcePassPerDistinctSource() throws {
         let counting = CountingModel(tinyGPT2())
         let config = IntervenableConfig(representations: [RepresentationConfig(layer: 0, component: .mlpOutput), RepresentationConfig(layer: 1, component: .attentionOutput)],
-                                        interventionTypes: "VanillaIntervention")
+                                        interventionTypes: .vanilla)
         let im = try IntervenableModel(config: config, model: counting)
         _ = try im.forward(base: .tokens(baseTokens), sources: [.tokens(sourceTokens)], unitLocations: .position(2, batchSize: 2, interventions: 2))
         #expect(counting.calls == 2)  // one source pass + the base pass
@@ -95,17 +95,17 @@ import Tensors
         let third = ids([[3, 3, 3, 3, 3, 3], [4, 4, 4, 4, 4, 4]])
         let config = IntervenableConfig(representations: [RepresentationConfig(layer: 0, component: .blockOutput),
                                                           RepresentationConfig(layer: 1, component: .blockOutput)],
-                                        interventionTypes: "VanillaIntervention", mode: .serial)
+                                        interventionTypes: .vanilla, mode: .serial)
         let serial = try IntervenableModel(config: config, model: model)
         let out = try serial.forward(base: .tokens(baseTokens), sources: [.tokens(sourceTokens), .tokens(third)],
                                      unitLocations: .position(2, batchSize: 2, interventions: 2)).intervened.logits
         // By hand: patch source → third at layer 0, read third's layer-1 output, patch into base.
         let first = try IntervenableModel(config: IntervenableConfig(representations: [RepresentationConfig(layer: 0, component: .blockOutput),
-                                                                                       RepresentationConfig(layer: 1, component: .blockOutput, interventionType: "CollectIntervention")],
-                                                                     interventionTypes: "VanillaIntervention"), model: model)
+                                                                                       RepresentationConfig(layer: 1, component: .blockOutput, interventionType: .collect)],
+                                                                     interventionTypes: .vanilla), model: model)
         let chained = try first.forward(base: .tokens(third), sources: [.tokens(sourceTokens)],
                                         unitLocations: UnitLocations([InterventionLocations(source: [.positions([2]), .positions([2])], base: [.positions([2]), .positions([2])]),
-                                                                      InterventionLocations(source: nil, base: [.positions([2]), .positions([2])])])).collected[0]
+                                                                      InterventionLocations(source: nil, base: [.positions([2]), .positions([2])])])).collected(1)
         let last = try IntervenableModel(config: vanilla(1), model: model)
         let expected = try last.forward(base: .tokens(baseTokens), unitLocations: .base([[2], [2]]), sourceActivations: [0: chained]).intervened.logits
         #expect(maxDifference(out, expected) < 1e-6)
@@ -114,9 +114,9 @@ import Tensors
     @Test func groupsShareSourcesAndLinksShareWeights() throws {
         let model = tinyGPT2()
         let config = IntervenableConfig(representations: [
-            RepresentationConfig(layer: 0, component: .blockOutput, groupKey: 0, interventionLinkKey: 7, interventionType: "RotatedSpaceIntervention"),
-            RepresentationConfig(layer: 1, component: .blockOutput, groupKey: 0, interventionLinkKey: 7, interventionType: "RotatedSpaceIntervention"),
-            RepresentationConfig(layer: 1, component: .mlpOutput, groupKey: 1, interventionType: "VanillaIntervention"),
+            RepresentationConfig(layer: 0, component: .blockOutput, groupKey: 0, interventionLinkKey: 7, interventionType: .rotatedSpace),
+            RepresentationConfig(layer: 1, component: .blockOutput, groupKey: 0, interventionLinkKey: 7, interventionType: .rotatedSpace),
+            RepresentationConfig(layer: 1, component: .mlpOutput, groupKey: 1, interventionType: .vanilla),
         ])
         let im = try IntervenableModel(config: config, model: model)
         #expect(im.groups == [[0, 1], [2]])
@@ -124,14 +124,14 @@ import Tensors
         #expect(im.trainableParameters.count == 1)
         let bad = IntervenableConfig(representations: [RepresentationConfig(layer: 0, component: .blockOutput, groupKey: 1),
                                                        RepresentationConfig(layer: 0, component: .mlpOutput, groupKey: 0)],
-                                     interventionTypes: "VanillaIntervention")
+                                     interventionTypes: .vanilla)
         #expect(IntervenableModel.groups(of: bad) == [[1], [0]])
     }
 
     @Test func skipReplacesAnOutputWithItsInput() throws {
         let model = tinyGPT2()
         let im = try IntervenableModel(config: IntervenableConfig(RepresentationConfig(layer: 1, component: .blockOutput, maxNumberOfUnits: 6),
-                                                                  interventionType: "SkipIntervention"), model: model)
+                                                                  interventionType: .skip), model: model)
         let all = Array(0..<6)
         let skipped = try im.forward(base: .tokens(baseTokens), unitLocations: .base([all, all])).intervened.logits
         let hooks = HookRegistry()
@@ -140,7 +140,7 @@ import Tensors
         hooks.add(layer: 1, tap: .blockOutput) { a, _ in a = input }
         #expect(maxDifference(skipped, try model.forward(.tokens(baseTokens), options: ForwardOptions(hooks: hooks)).logits) == 0)
         #expect(throws: ConfigurationError.self) {
-            try IntervenableModel(config: IntervenableConfig(RepresentationConfig(layer: 0, component: .mlpActivation), interventionType: "SkipIntervention"), model: model)
+            try IntervenableModel(config: IntervenableConfig(RepresentationConfig(layer: 0, component: .mlpActivation), interventionType: .skip), model: model)
         }
     }
 
@@ -148,19 +148,19 @@ import Tensors
         let base = Tensor.randomNormal([2, 1, 4], seed: 1), source = Tensor.randomNormal([2, 1, 4], seed: 2)
         let sub: [[Int]] = [[0, 2], [1]]
         let mask = Tensor(shape: [2, 1, 4], values: [1, 0, 1, 0, 0, 1, 0, 0])
-        #expect(maxDifference(try VanillaIntervention().apply(base: base, source: source, subspaces: sub), base * (1 - mask) + source * mask) == 0)
-        #expect(maxDifference(try AdditionIntervention().apply(base: base, source: source, subspaces: sub), base + source * mask) == 0)
-        #expect(maxDifference(try SubtractionIntervention().apply(base: base, source: source, subspaces: nil), base - source) == 0)
-        #expect(maxDifference(try ZeroIntervention(interchangeDimension: 2).apply(base: base, source: nil, subspaces: nil),
+        #expect(maxDifference(try VanillaIntervention().apply(base: base, source: source, subspaces: sub).output, base * (1 - mask) + source * mask) == 0)
+        #expect(maxDifference(try AdditionIntervention().apply(base: base, source: source, subspaces: sub).output, base + source * mask) == 0)
+        #expect(maxDifference(try SubtractionIntervention().apply(base: base, source: source, subspaces: nil).output, base - source) == 0)
+        #expect(maxDifference(try ZeroIntervention(interchangeDimension: 2).apply(base: base, source: nil, subspaces: nil).output,
                               base * Tensor([0, 0, 1, 1])) == 0)
         let noise = NoiseIntervention(noiseLevel: 0.5, seed: 3)
-        let noisy = try noise.apply(base: base, source: nil, subspaces: nil)
-        #expect(maxDifference(noisy, try noise.apply(base: base, source: nil, subspaces: nil)) == 0)
-        #expect(maxDifference(noisy, try NoiseIntervention(noiseLevel: 0.5, seed: 4).apply(base: base, source: nil, subspaces: nil)) > 0)
+        let noisy = try noise.apply(base: base, source: nil, subspaces: nil).output
+        #expect(maxDifference(noisy, try noise.apply(base: base, source: nil, subspaces: nil).output) == 0)
+        #expect(maxDifference(noisy, try NoiseIntervention(noiseLevel: 0.5, seed: 4).apply(base: base, source: nil, subspaces: nil).output) > 0)
         let constant = ConstantSourceIntervention(vector: Tensor([1, 2, 3, 4]))
-        #expect(try constant.apply(base: base, source: nil, subspaces: nil).scalars == Array(repeating: [Float(1), 2, 3, 4], count: 2).flatMap { $0 })
+        #expect(try constant.apply(base: base, source: nil, subspaces: nil).output.scalars == Array(repeating: [Float(1), 2, 3, 4], count: 2).flatMap { $0 })
         let closure = ClosureIntervention { b, s, _ in b * 2 + s! }
-        #expect(maxDifference(try closure.apply(base: base, source: source, subspaces: nil), base * 2 + source) == 0)
-        #expect(throws: InterventionError.self) { try VanillaIntervention().apply(base: base, source: source, subspaces: [[9], [0]]) }
+        #expect(maxDifference(try closure.apply(base: base, source: source, subspaces: nil).output, base * 2 + source) == 0)
+        #expect(throws: InterventionError.self) { try VanillaIntervention().apply(base: base, source: source, subspaces: [[9], [0]]).output }
     }
 }

@@ -46,7 +46,7 @@ import Tensors
         """)
         #expect(config.representations[0].layer == 2)
         #expect(config.representations[0].expandedPartition == [Array(0..<8), Array(8..<16)])
-        #expect(config.representations[0].interventionType == "RotatedSpaceIntervention")
+        #expect(config.representations[0].interventionType == .rotatedSpace)
         let text = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
         #expect(text.contains("\"max_number_of_units\":1"))
         #expect(try IntervenableConfig.decode(json: text) == config)

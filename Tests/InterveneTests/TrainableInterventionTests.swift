@@ -20,7 +20,7 @@ import Tensors
             return ((1 - m) * t[1].matmul(r) + m * t[2].matmul(r)).matmul(r.transposed())
         }
         // The intervention computes exactly that formula.
-        let out = try das.apply(base: base, source: source, subspaces: nil)
+        let out = try das.apply(base: base, source: source, subspaces: nil).output
         let r = das.rotation.matrix()
         let m = Tensor([1, 1, 0, 0, 0, 0])
         #expect(maxDifference(out, ((1 - m) * base.matmul(r) + m * source.matmul(r)).matmul(r.transposed())) < 1e-6)
@@ -65,14 +65,14 @@ import Tensors
             var checked = 0
             for (name, p) in intervention.namedParameters where p.isTrainable {
                 try checkParameterGradient(p, "\(intervention.typeName).\(name)") {
-                    try intervention.apply(base: base, source: source, subspaces: nil)
+                    try intervention.apply(base: base, source: source, subspaces: nil).output
                 }
                 checked += 1
             }
             #expect(checked > 0, "\(intervention.typeName) has no trainable parameter")
         }
         // The boundary moves the soft mask: its gradient is not zero here.
-        try boundless.apply(base: base, source: source, subspaces: nil).square().sum().backward()
+        try boundless.apply(base: base, source: source, subspaces: nil).output.square().sum().backward()
         #expect((boundless.boundaries.grad?.abs().maxValue() ?? 0) > 1e-4)
     }
 
@@ -81,13 +81,13 @@ import Tensors
         let low = LowRankRotatedSpaceIntervention(embedDimension: 6, rank: 2, seed: 3)
         let w = low.rotation.matrix()
         #expect(maxDifference(w.transposed().matmul(w), Tensor.eye(2)) < 1e-5)
-        #expect(maxDifference(try low.apply(base: base, source: source, subspaces: nil), base + (source.matmul(w) - base.matmul(w)).matmul(w.transposed())) < 1e-6)
+        #expect(maxDifference(try low.apply(base: base, source: source, subspaces: nil).output, base + (source.matmul(w) - base.matmul(w)).matmul(w.transposed())) < 1e-6)
         let pca = PCARotatedSpaceIntervention(embedDimension: 6)
         try pca.fit(Tensor.randomNormal([200, 6], seed: 4) * Tensor([5, 1, 1, 1, 1, 0.1]))
         // Full interchange in a complete basis gives the source.
-        #expect(maxDifference(try pca.apply(base: base, source: source, subspaces: nil), source) < 1e-4)
+        #expect(maxDifference(try pca.apply(base: base, source: source, subspaces: nil).output, source) < 1e-4)
         // No dimensions: the base.
-        #expect(maxDifference(try pca.apply(base: base, source: source, subspaces: Array(repeating: [], count: 4)), base) < 1e-5)
+        #expect(maxDifference(try pca.apply(base: base, source: source, subspaces: Array(repeating: [], count: 4)).output, base) < 1e-5)
     }
 
     @Test func savedStateRestoresTheSameIntervention() throws {
@@ -96,7 +96,7 @@ import Tensors
         let copy = BoundlessRotatedSpaceIntervention(embedDimension: 6, seed: 9)
         try copy.loadState(original.stateTensors())
         let base = Tensor.randomNormal([2, 6], seed: 3), source = Tensor.randomNormal([2, 6], seed: 4)
-        #expect(maxDifference(try copy.apply(base: base, source: source, subspaces: nil), try original.apply(base: base, source: source, subspaces: nil)) < 1e-5)
+        #expect(maxDifference(try copy.apply(base: base, source: source, subspaces: nil).output, try original.apply(base: base, source: source, subspaces: nil).output) < 1e-5)
         let low = LowRankRotatedSpaceIntervention(embedDimension: 6, rank: 2, seed: 5)
         let lowCopy = LowRankRotatedSpaceIntervention(embedDimension: 6, rank: 2, seed: 6)
         try lowCopy.loadState(low.stateTensors())

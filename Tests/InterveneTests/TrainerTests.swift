@@ -6,10 +6,10 @@ import Tensors
 
 @Suite struct TrainerTests {
     /// Examples are indices into fixed base/source batches; labels are the source's argmax.
-    func setup(type: String = "RotatedSpaceIntervention") throws -> (IntervenableModel, ([Int]) -> InterventionBatch) {
+    func setup(type: InterventionType = .rotatedSpace) throws -> (IntervenableModel, ([Int]) -> InterventionBatch) {
         let model = tinyGPT2()
         // Swap only 2 of 16 rotated dimensions, so that the rotation has something to learn.
-        let hyper: [String: JSONCodable]? = type == "RotatedSpaceIntervention" ? ["interchange_dim": 2] : nil
+        let hyper: [String: JSONCodable]? = type == .rotatedSpace ? ["interchange_dim": 2] : nil
         let im = try IntervenableModel(config: IntervenableConfig(RepresentationConfig(layer: 1, component: .blockOutput, interventionHyperparameters: hyper),
                                                                   interventionType: type), model: model, seed: 1)
         var g = RandomGenerator(seed: 5)
@@ -102,7 +102,7 @@ import Tensors
     }
 
     @Test func temperatureAnnealsAndBoundariesUseTheirRate() throws {
-        let (im, collate) = try setup(type: "BoundlessRotatedSpaceIntervention")
+        let (im, collate) = try setup(type: .boundlessRotatedSpace)
         var options = TrainingOptions()
         options.batchSize = 16
         options.temperature = (50, 0.5)

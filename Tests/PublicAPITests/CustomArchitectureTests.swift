@@ -60,7 +60,7 @@ enum PicoLM {
     @Test func interchangeInterventionOnARegisteredFamily() throws {
         let model = try savedPicoModel()
         let site = Site(layer: 1, component: .blockOutput)
-        let config = IntervenableConfig(RepresentationConfig(layer: 1, component: .blockOutput), interventionType: "VanillaIntervention")
+        let config = IntervenableConfig(RepresentationConfig(layer: 1, component: .blockOutput), interventionType: .vanilla)
         let intervenable = try IntervenableModel(config: config, model: model)
         let out = try intervenable.forward(base: .tokens(base), sources: [.tokens(source)], unitLocations: .position(2, batchSize: 2))
         // The same by hand: cache the source's block output, write position 2 into the base run.

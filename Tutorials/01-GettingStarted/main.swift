@@ -16,10 +16,10 @@ print(String(format: "the decoder answers %.1f%% of held-out inputs correctly", 
 let inputs = [[3, 3, 7, 7], [3, 5, 7, 7]]
 let collect = try IntervenableModel(
     config: IntervenableConfig(RepresentationConfig(layer: 0, component: .blockOutput, maxNumberOfUnits: 4),
-                               interventionType: "CollectIntervention"),
+                               interventionType: .collect),
     model: model)
 let all = Array(repeating: Array(0..<4), count: inputs.count)
-let collected = try collect.forward(base: .tokens(task.tokens(inputs)), unitLocations: .base(all)).collected[0]
+let collected = try collect.forward(base: .tokens(task.tokens(inputs)), unitLocations: .base(all)).collected(0)
 print("collected layer-0 activations of shape \(collected.shape) (examples, positions, width)")
 let difference = (collected.narrowed(0, start: 0, length: 1) - collected.narrowed(0, start: 1, length: 1)).abs().max(axis: -1).reshaped([4])
 print("largest difference between the two inputs per position: \(difference.scalars.map { String(format: "%.2f", $0) })")
@@ -29,7 +29,7 @@ print("largest difference between the two inputs per position: \(difference.scal
 //    counterfactual); at a site that does not, it does not.
 @MainActor func interchangeAccuracy(position: Int) throws -> Double {
     let intervenable = try IntervenableModel(
-        config: IntervenableConfig(RepresentationConfig(layer: 0, component: .blockOutput), interventionType: "VanillaIntervention"),
+        config: IntervenableConfig(RepresentationConfig(layer: 0, component: .blockOutput), interventionType: .vanilla),
         model: model)
     let trainer = InterventionTrainer(model: intervenable, collator: task.collator(position: position))
     return try trainer.evaluate(task.sample(2_000, seed: 7))["iia"]!
@@ -42,7 +42,7 @@ for (p, v) in perPosition.enumerated() {
 // 4. One pair, by hand: base [3, 5, 7, 7] (w ≠ x, y = z → "no"), source [4, 4, 1, 2] (w = x).
 let base = ModelInput.tokens(task.tokens([[3, 5, 7, 7]])), source = ModelInput.tokens(task.tokens([[4, 4, 1, 2]]))
 let swap = try IntervenableModel(config: IntervenableConfig(RepresentationConfig(layer: 0, component: .blockOutput),
-                                                            interventionType: "VanillaIntervention"), model: model)
+                                                            interventionType: .vanilla), model: model)
 let out = try swap.forward(base: base, sources: [source], unitLocations: .position(1, batchSize: 1), outputOriginal: true)
 @MainActor func answer(_ logits: Tensor) -> String {
     let last = logits.narrowed(1, start: 3, length: 1).reshaped([task.vocabularySize])

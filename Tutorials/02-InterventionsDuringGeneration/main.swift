@@ -29,12 +29,12 @@ print("plain:    \(show(plain))")
 // 2. A steering vector: the mean of layer 0's output over odd sequences minus over even ones.
 let collect = try IntervenableModel(
     config: IntervenableConfig(RepresentationConfig(layer: 0, component: .blockOutput, maxNumberOfUnits: length),
-                               interventionType: "CollectIntervention"), model: model)
+                               interventionType: .collect), model: model)
 @MainActor func meanActivation(odd: Bool) throws -> Tensor {
     let rows = (0..<64).map { _ in sequence(odd: odd) }
     let ids = IndexTensor(shape: [rows.count, length], values: Array(rows.joined()))
     let everywhere = Array(repeating: Array(0..<length), count: rows.count)
-    return try collect.forward(base: .tokens(ids), unitLocations: .base(everywhere)).collected[0].mean(axes: [0, 1])
+    return try collect.forward(base: .tokens(ids), unitLocations: .base(everywhere)).collected(0).mean(axes: [0, 1])
 }
 let steering = try meanActivation(odd: true) - meanActivation(odd: false)
 
@@ -42,7 +42,7 @@ let steering = try meanActivation(odd: true) - meanActivation(odd: false)
 //    every generated token (writing at the new token's position).
 let steer = try IntervenableModel(
     config: IntervenableConfig(RepresentationConfig(layer: 0, component: .blockOutput, sourceRepresentation: (steering * 2).scalars),
-                               interventionType: "AdditionIntervention"), model: model)
+                               interventionType: .addition), model: model)
 let steered = try steer.generate(prompt: prompt, unitLocations: .base([[3]]), timing: .promptAndGeneratedTokens { _ in true },
                                  config: GenerationConfig(maxNewTokens: 8), outputOriginal: true)
 print("steered:  \(show(steered.intervened.sequences[0]))")

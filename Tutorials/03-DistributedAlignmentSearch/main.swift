@@ -20,7 +20,7 @@ print(String(format: "task accuracy of the trained MLP: %.4f", taskAccuracy))
 // 2. The alignment: a rotation R of layer 0's output; subspace 0 of the partition [[0, 8], [8, 16]]
 //    (the first 8 rotated dimensions) is swapped from the source: out = ((1−m)⊙bR + m⊙sR)Rᵀ.
 let representation = RepresentationConfig(layer: 0, component: .blockOutput, unit: .position, maxNumberOfUnits: 1,
-                                          subspacePartition: [[0, 8], [8, 16]], interventionType: "RotatedSpaceIntervention")
+                                          subspacePartition: [[0, 8], [8, 16]], interventionType: .rotatedSpace)
 let intervenable = try IntervenableModel(config: IntervenableConfig(representation), model: model, seed: seed)
 
 // 3. Training data: (base, source) pairs labelled with the high-level model's counterfactual,

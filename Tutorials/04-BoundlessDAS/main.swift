@@ -22,7 +22,7 @@ print(String(format: "decoder accuracy on the task: %.4f", accuracy))
 //    space to swap, with a temperature annealed from 50 to 0.1 (as in pyvene's tutorial).
 @MainActor func boundlessDAS(layer: Int, position: Int) throws -> (iia: Double, boundary: Float, losses: [(Double, Double)]) {
     let config = IntervenableConfig(RepresentationConfig(layer: layer, component: .blockOutput),
-                                    interventionType: "BoundlessRotatedSpaceIntervention")
+                                    interventionType: .boundlessRotatedSpace)
     let intervenable = try IntervenableModel(config: config, model: model, seed: seed)
     var options = TrainingOptions()
     options.epochs = 3

@@ -161,7 +161,7 @@ public enum InterventionBundle {
             guard let type = entry["type"]?.stringValue else {
                 throw BundleError.invalidField(path: file, field: "interventions[\(i)].type", value: entry["type"]?.serialized() ?? "missing", expected: "a type name")
             }
-            config.representations[i].interventionType = type
+            config.representations[i].interventionType = InterventionType(type)
             let hyper = entry["hyperparameters"]?.objectValue ?? JSONObject()
             config.representations[i].interventionHyperparameters = Dictionary(uniqueKeysWithValues: hyper.map { ($0.key, JSONCodable($0.value)) })
         }

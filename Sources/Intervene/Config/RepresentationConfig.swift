@@ -25,9 +25,9 @@ public struct RepresentationConfig: Codable, Sendable, Equatable {
     public var groupKey: Int?
     /// Interventions with the same link key share one intervention (tied weights).
     public var interventionLinkKey: Int?
-    /// The intervention type ("VanillaIntervention", "RotatedSpaceIntervention", …); nil uses
-    /// the config's default.
-    public var interventionType: String?
+    /// The intervention type (`.vanilla`, `.rotatedSpace`, …; on the wire pyvene's class name
+    /// such as "VanillaIntervention"); nil uses the config's default.
+    public var interventionType: InterventionType?
     /// Extra constructor arguments of the intervention (e.g. "interchange_dim", "noise_level").
     public var interventionHyperparameters: [String: JSONCodable]?
     /// A fixed source vector (length = the site's per-unit dimension), broadcast over batch and
@@ -36,7 +36,7 @@ public struct RepresentationConfig: Codable, Sendable, Equatable {
 
     public init(layer: Int, component: Component, unit: RepresentationUnit = .position, maxNumberOfUnits: Int = 1,
                 lowRankDimension: Int? = nil, subspacePartition: [[Int]]? = nil, groupKey: Int? = nil,
-                interventionLinkKey: Int? = nil, interventionType: String? = nil,
+                interventionLinkKey: Int? = nil, interventionType: InterventionType? = nil,
                 interventionHyperparameters: [String: JSONCodable]? = nil, sourceRepresentation: [Float]? = nil) {
         self.layer = layer
         self.component = component
@@ -73,7 +73,7 @@ public struct RepresentationConfig: Codable, Sendable, Equatable {
         subspacePartition = try c.decodeIfPresent([[Int]].self, forKey: .subspacePartition)
         groupKey = try c.decodeIfPresent(Int.self, forKey: .groupKey)
         interventionLinkKey = try c.decodeIfPresent(Int.self, forKey: .interventionLinkKey)
-        interventionType = try c.decodeIfPresent(String.self, forKey: .interventionType)
+        interventionType = try c.decodeIfPresent(InterventionType.self, forKey: .interventionType)
         interventionHyperparameters = try c.decodeIfPresent([String: JSONCodable].self, forKey: .interventionHyperparameters)
         sourceRepresentation = try c.decodeIfPresent([Float].self, forKey: .sourceRepresentation)
     }
@@ -119,18 +119,18 @@ public struct IntervenableConfig: Codable, Sendable, Equatable {
     /// One entry per intervention, in order.
     public var representations: [RepresentationConfig]
     /// Intervention type for representations that name none (pyvene's `intervention_types`).
-    public var interventionTypes: String?
+    public var interventionTypes: InterventionType?
     /// Parallel (default) or serial.
     public var mode: InterventionMode
 
-    public init(representations: [RepresentationConfig], interventionTypes: String? = nil, mode: InterventionMode = .parallel) {
+    public init(representations: [RepresentationConfig], interventionTypes: InterventionType? = nil, mode: InterventionMode = .parallel) {
         self.representations = representations
         self.interventionTypes = interventionTypes
         self.mode = mode
     }
 
     /// One representation with a default intervention type.
-    public init(_ representation: RepresentationConfig, interventionType: String? = nil) {
+    public init(_ representation: RepresentationConfig, interventionType: InterventionType? = nil) {
         self.init(representations: [representation], interventionTypes: interventionType)
     }
 
@@ -147,7 +147,7 @@ public struct IntervenableConfig: Codable, Sendable, Equatable {
         } else {
             representations = [try c.decode(RepresentationConfig.self, forKey: .representations)]
         }
-        interventionTypes = try c.decodeIfPresent(String.self, forKey: .interventionTypes)
+        interventionTypes = try c.decodeIfPresent(InterventionType.self, forKey: .interventionTypes)
         let modeText = try c.decodeIfPresent(String.self, forKey: .mode) ?? "parallel"
         guard let m = InterventionMode(rawValue: modeText) else {
             throw ConfigurationError.invalidField(field: "mode", value: "\"\(modeText)\"", allowed: "parallel, serial")

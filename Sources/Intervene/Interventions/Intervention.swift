@@ -22,11 +22,13 @@ public enum SourceRequirement: Sendable {
 }
 
 /// One intervention: a function of the base block, a source block and per-example subspaces
-/// that returns the new base block.
+/// that returns an `InterventionResult` — the new base block, auxiliary losses and named side
+/// outputs.
 ///
-/// Every kind — static, rotated-space, mask, autoencoder, codebook — conforms to this protocol;
-/// the IntervenableModel gathers blocks, calls `apply`, and scatters the result back. Each
-/// conforming type states its formula and shapes in its documentation.
+/// Every kind — static, rotated-space, mask, collect, autoencoder, codebook — conforms to this
+/// protocol; the IntervenableModel gathers blocks, calls `apply`, scatters `output` back and
+/// reports the losses and side outputs per intervention key. Each conforming type states its
+/// formula and shapes in its documentation.
 public protocol Intervention: AnyObject {
     /// The type name on the wire (pyvene's class name, e.g. "VanillaIntervention").
     var typeName: String { get }
@@ -40,8 +42,12 @@ public protocol Intervention: AnyObject {
     var namedParameters: [(name: String, parameter: Parameter)] { get }
     /// Constructor arguments needed to rebuild this intervention (saved in bundles).
     var hyperparameters: JSONObject { get }
-    /// The new base block. `subspaces[b]` lists the dimensions example b may change (nil: all).
-    func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor
+    /// At a recurrent site (unit "t"): act on every example at every time step, whatever the
+    /// locations say (pyvene's collect does); false: only at the located steps.
+    var actsOnEveryTimeStep: Bool { get }
+    /// The new base block (same shape as `base`) with any auxiliary losses and side outputs.
+    /// `subspaces[b]` lists the dimensions example b may change (nil: all).
+    func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> InterventionResult
     /// The learned state to save, by name (e.g. "rotate_layer.weight" → R).
     func stateTensors() -> [String: Tensor]
     /// Restores state saved by `stateTensors`; throws naming a missing or mis-shaped tensor.
@@ -53,6 +59,7 @@ extension Intervention {
     public var hyperparameters: JSONObject { JSONObject() }
     public func stateTensors() -> [String: Tensor] { [:] }
     public func loadState(_ tensors: [String: Tensor]) throws {}
+    public var actsOnEveryTimeStep: Bool { false }
     /// True when some parameter is trainable.
     public var isTrainable: Bool { namedParameters.contains { $0.parameter.isTrainable } }
 }
@@ -67,6 +74,12 @@ public enum InterventionError: Error, CustomStringConvertible, Equatable {
     case invalidState(intervention: String, tensor: String, reason: String)
     /// A hyperparameter the type does not read (often a misspelling).
     case unknownHyperparameter(type: String, key: String, allowed: [String])
+    /// The model never reached the site of an intervention that had to act in the pass.
+    case siteNotReached(key: String, site: String)
+    /// An intervention reported no side output of that name in the pass.
+    case missingSideOutput(key: String, name: String, available: [String])
+    /// An auxiliary loss that is not a scalar.
+    case nonScalarAuxiliaryLoss(key: String, name: String, shape: [Int])
 
     public var description: String {
         switch self {
@@ -81,6 +94,12 @@ public enum InterventionError: Error, CustomStringConvertible, Equatable {
         case .invalidState(let i, let tensor, let reason): return "\(i): tensor '\(tensor)' \(reason)"
         case .unknownHyperparameter(let type, let key, let allowed):
             return "\(type): unknown hyperparameter '\(key)'; allowed: \(allowed.joined(separator: ", "))"
+        case .siteNotReached(let key, let site):
+            return "\(key): the model never reached \(site) during the pass, so the intervention was not applied (check the layer and component against the model's forward)"
+        case .missingSideOutput(let key, let name, let available):
+            return "\(key): no side output '\(name)' in this pass; available: \(available.isEmpty ? "none" : available.joined(separator: ", "))"
+        case .nonScalarAuxiliaryLoss(let key, let name, let shape):
+            return "\(key): auxiliary loss '\(name)' has shape \(shape); auxiliary losses must be scalars"
         }
     }
 }

@@ -61,7 +61,7 @@ public final class PCARotatedSpaceIntervention: Intervention {
         standardDeviation = try stateTensor(tensors, "pca_std", shape: standardDeviation.shape, intervention: typeName)
     }
 
-    public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
+    public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> InterventionResult {
         guard let source else { throw InterventionError.missingSource(intervention: typeName) }
         let c = components
         let rb = ((base - mean) / standardDeviation).matmul(c.transposed())
@@ -70,6 +70,6 @@ public final class PCARotatedSpaceIntervention: Intervention {
         if let m = try SubspaceMask.make(blockShape: difference.shape, subspaces: subspaces, limit: interchangeDimension, intervention: typeName) {
             difference = difference * m
         }
-        return base + difference.matmul(c) * standardDeviation
+        return InterventionResult(base + difference.matmul(c) * standardDeviation)
     }
 }

@@ -35,12 +35,12 @@ public final class RotatedSpaceIntervention: Intervention {
         try rotation.load(try stateTensor(tensors, "rotate_layer.weight", shape: [rotation.dimension, rotation.dimension], intervention: typeName))
     }
 
-    public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
+    public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> InterventionResult {
         guard let source else { throw InterventionError.missingSource(intervention: typeName) }
         var shape = base.shape
         shape[shape.count - 1] = rotation.columns
         let m = try SubspaceMask.make(blockShape: shape, subspaces: subspaces, limit: interchangeDimension, intervention: typeName)
-        return rotation.interchange(base: base, source: source, mask: m)
+        return InterventionResult(rotation.interchange(base: base, source: source, mask: m))
     }
 }
 
@@ -72,14 +72,14 @@ public final class LowRankRotatedSpaceIntervention: Intervention {
         try rotation.load(try stateTensor(tensors, "rotate_layer.weight", shape: [rotation.dimension, rotation.columns], intervention: typeName))
     }
 
-    public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
+    public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> InterventionResult {
         guard let source else { throw InterventionError.missingSource(intervention: typeName) }
         let w = rotation.matrix()
         var difference = source.matmul(w) - base.matmul(w)
         if let m = try SubspaceMask.make(blockShape: difference.shape, subspaces: subspaces, limit: nil, intervention: typeName) {
             difference = difference * m
         }
-        return base + difference.matmul(w.transposed())
+        return InterventionResult(base + difference.matmul(w.transposed()))
     }
 }
 
@@ -91,6 +91,9 @@ public final class LowRankRotatedSpaceIntervention: Intervention {
 ///
 /// Subspaces are ignored (as in pyvene). T is usually annealed by a schedule; it is a parameter
 /// so its gradient can be read, but it is not trained by default. Block: (B, n).
+///
+/// Auxiliary loss "boundary" = Σ b (scalar, differentiable): the trainer adds it weighted by
+/// `TrainingOptions.boundaryRegularization`, favouring small subspaces.
 public final class BoundlessRotatedSpaceIntervention: Intervention {
     public var typeName: String { "BoundlessRotatedSpaceIntervention" }
     public let rotation: Rotation
@@ -126,6 +129,12 @@ public final class BoundlessRotatedSpaceIntervention: Intervention {
         if let t = try stateScalar(tensors, "temperature", intervention: typeName) { temperature.assign(Tensor(scalar: t)) }
     }
 
+    /// The name of the boundary penalty among the auxiliary losses.
+    public static let boundaryLossName = "boundary"
+
+    /// The boundary penalty Σ b (a differentiable scalar).
+    public var boundaryPenalty: Tensor { boundaries.value.sum() }
+
     /// The current soft mask (n).
     public func mask() -> Tensor {
         let n = rotation.dimension
@@ -135,9 +144,10 @@ public final class BoundlessRotatedSpaceIntervention: Intervention {
         return (i / t).sigmoid() * ((b - i) / t).sigmoid()
     }
 
-    public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
+    public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> InterventionResult {
         guard let source else { throw InterventionError.missingSource(intervention: typeName) }
-        return rotation.interchange(base: base, source: source, mask: mask())
+        return InterventionResult(rotation.interchange(base: base, source: source, mask: mask()),
+                                  auxiliaryLosses: [Self.boundaryLossName: boundaryPenalty])
     }
 }
 
@@ -178,9 +188,9 @@ public final class SigmoidMaskRotatedSpaceIntervention: Intervention {
         if let t = try stateScalar(tensors, "temperature", intervention: typeName) { temperature.assign(Tensor(scalar: t)) }
     }
 
-    public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
+    public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> InterventionResult {
         guard let source else { throw InterventionError.missingSource(intervention: typeName) }
-        return rotation.interchange(base: base, source: source, mask: (masks.value / temperature.value).sigmoid())
+        return InterventionResult(rotation.interchange(base: base, source: source, mask: (masks.value / temperature.value).sigmoid()))
     }
 }
 
@@ -216,9 +226,9 @@ public final class SigmoidMaskIntervention: Intervention {
         if let t = try stateScalar(tensors, "temperature", intervention: typeName) { temperature = t }
     }
 
-    public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
+    public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> InterventionResult {
         guard let source else { throw InterventionError.missingSource(intervention: typeName) }
         let w = (mask.value * (1 / temperature)).sigmoid()
-        return (1 - w) * base + w * source
+        return InterventionResult((1 - w) * base + w * source)
     }
 }

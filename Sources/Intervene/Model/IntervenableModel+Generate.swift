@@ -51,28 +51,38 @@ extension IntervenableModel {
             throw ConfigurationError.invalidField(field: "mode", value: "serial", allowed: "parallel for generation")
         }
         let base = ModelInput.tokens(prompt)
-        let promptHooks = try prepareHooks(base: base, sources: sources, unitLocations: unitLocations, subspaces: subspaces)
-        try runSourcePasses(promptHooks, needsSource: sourceNeeds(sourceActivations: [:]), sources: sources)
-        for i in interventions.indices { promptHooks.addSetter(i) }
-        // Generated tokens: the same sources, written at the new token (position 0 of the step).
-        let stepHooks = InterventionHooks(owner: self)
-        stepHooks.sourceBlocks = promptHooks.sourceBlocks
-        stepHooks.subspaces = promptHooks.subspaces
+        let promptPass = try preparePass(base: base, sources: sources, unitLocations: unitLocations, subspaces: subspaces)
+        try runSourcePasses(promptPass, needsSource: sourceNeeds(sourceActivations: [:]), sources: sources)
+        let promptHooks = InterventionHooks(owner: self, pass: promptPass)
+        let stepHooks = InterventionHooks(owner: self, pass: try stepPass(after: promptPass, batch: prompt.shape[0]))
         for i in interventions.indices {
-            let batch = prompt.shape[0]
-            let heads = promptHooks.writeLocations[i]??.map(\.heads)
-            stepHooks.writeLocations[i] = (0..<batch).map { b in UnitLocation(positions: [0], heads: heads?[b] ?? nil) }
-            if let block = promptHooks.sourceBlocks[i], sites[i].unit == .position, block.shape[1] != 1 {
+            promptHooks.addSetter(i)
+            stepHooks.addSetter(i)
+        }
+        // Calls outside the schedule get no hooks, so only scheduled calls must reach every site.
+        let intervened = try Generator.generate(decoder, prompt: prompt, attentionMask: attentionMask, config: generation) { call in
+            let hooks = call == 0 ? (timing.includesPrompt ? promptHooks : nil) : (timing.includes(step: call) ? stepHooks : nil)
+            hooks?.beginCall()
+            return hooks
+        }
+        try promptHooks.finishCalls()
+        try stepHooks.finishCalls()
+        let original = outputOriginal ? try Generator.generate(decoder, prompt: prompt, attentionMask: attentionMask, config: generation) : nil
+        return InterventionGeneration(original: original, intervened: intervened)
+    }
+
+    /// The pass state of generated tokens: the prompt's sources and subspaces, written at the new
+    /// token (position 0 of the step), keeping each example's heads.
+    func stepPass(after promptPass: InterventionPass, batch: Int) throws -> InterventionPass {
+        let step = InterventionPass(states: promptPass.states)
+        for i in interventions.indices {
+            let heads = promptPass.states[i].writeLocations?.map(\.heads)
+            step.states[i].writeLocations = (0..<batch).map { b in UnitLocation(positions: [0], heads: heads?[b] ?? nil) }
+            if let block = promptPass.states[i].sourceBlock, sites[i].unit == .position, block.shape[1] != 1 {
                 throw ConfigurationError.invalidField(field: "unit_locations[\(i)].source", value: "\(block.shape[1]) positions",
                                                       allowed: "one source position when intervening on generated tokens (or a constant source)")
             }
-            stepHooks.addSetter(i)
         }
-        let intervened = try Generator.generate(decoder, prompt: prompt, attentionMask: attentionMask, config: generation) { call in
-            if call == 0 { return timing.includesPrompt ? promptHooks : nil }
-            return timing.includes(step: call) ? stepHooks : nil
-        }
-        let original = outputOriginal ? try Generator.generate(decoder, prompt: prompt, attentionMask: attentionMask, config: generation) : nil
-        return InterventionGeneration(original: original, intervened: intervened)
+        return step
     }
 }

@@ -5,10 +5,12 @@ import Tensors
 /// A model wrapped with interventions at the sites its representation configs name.
 ///
 /// ```swift
-/// let config = IntervenableConfig(RepresentationConfig(layer: 6, component: .blockOutput), interventionType: "VanillaIntervention")
+/// let config = IntervenableConfig(RepresentationConfig(layer: 6, component: .blockOutput), interventionType: .vanilla)
 /// let intervenable = try IntervenableModel(config: config, model: gpt2)
 /// let out = try intervenable.forward(base: .tokens(base), sources: [.tokens(source)],
 ///                                    unitLocations: .position(10, batchSize: 8))
+/// out.intervened.logits                       // the patched run
+/// out.sideOutputs[intervenable.keys[0]]       // what the intervention reported, by name
 /// ```
 ///
 /// The wrapped model is frozen on construction. Interventions are keyed as pyvene keys them
@@ -55,14 +57,14 @@ public final class IntervenableModel {
             if let given = prebuilt[i] {
                 intervention = given
             } else {
-                guard let typeName = r.interventionType ?? config.interventionTypes else {
+                guard let type = r.interventionType ?? config.interventionTypes else {
                     throw ConfigurationError.invalidField(field: "representations[\(i)].intervention_type", value: "null",
                                                           allowed: "an intervention type name (or the config's intervention_types)")
                 }
                 let hyper = JSONObject((r.interventionHyperparameters ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value.value) })
                 let context = InterventionContext(embedDimension: spec.unitDimension * r.maxNumberOfUnits, representation: r,
                                                   hyperparameters: hyper, seed: seed &+ UInt64(i))
-                intervention = try registry.make(typeName, context: context)
+                intervention = try registry.make(type, context: context)
             }
             if let link = r.interventionLinkKey { linked[link] = intervention }
             interventions.append(intervention)
@@ -156,6 +158,24 @@ public final class IntervenableModel {
             for (name, p) in intervention.namedParameters where p.isTrainable { out.append(("\(key).\(name)", p)) }
         }
         return out
+    }
+
+    /// The auxiliary losses of a forward call, once per intervention, in representation order
+    /// and then by name: linked representations (one shared intervention) contribute the mean of
+    /// their keys' losses under the first key.
+    public func auxiliaryLossTerms(_ output: InterventionOutput) -> [(key: String, name: String, loss: Tensor)] {
+        var order: [ObjectIdentifier] = []
+        var members: [ObjectIdentifier: [String]] = [:]
+        for (key, intervention) in zip(keys, interventions) {
+            let id = ObjectIdentifier(intervention)
+            if members[id] == nil { order.append(id) }
+            members[id, default: []].append(key)
+        }
+        return order.flatMap { id -> [(key: String, name: String, loss: Tensor)] in
+            let keys = members[id]!
+            let names = Set(keys.flatMap { output.auxiliaryLosses[$0]?.keys.map { $0 } ?? [] }).sorted()
+            return names.map { name in (keys[0], name, InterventionState.mean(keys.compactMap { output.auxiliaryLosses[$0]?[name] })) }
+        }
     }
 
     /// The intervention of representation `index`.

@@ -1,28 +1,28 @@
 import Models
 import Tensors
 
-/// The hooks one forward pass of an IntervenableModel installs: getters record source blocks,
-/// setters apply interventions to the base, recorders capture module inputs for skips.
+/// The hooks of one model pass of an IntervenableModel: getters record source blocks, setters
+/// apply interventions to the base, recorders capture module inputs for skips. Everything they
+/// read and produce lives in the call's `InterventionPass`.
+///
+/// A setter whose site the model never reaches in a model call is an error
+/// (`InterventionError.siteNotReached`), checked by `finishCalls`; getter-only passes may stop
+/// early and are not checked.
 final class InterventionHooks: ActivationHooks {
     let owner: IntervenableModel
+    let pass: InterventionPass
     private var getters: [TapPoint: [Int]] = [:]
     private var setters: [TapPoint: [Int]] = [:]
     private var inputRecorders: [TapPoint: [Int]] = [:]
-    /// Per intervention: where to read (getters) and write (setters).
-    var readLocations: [Int: [UnitLocation]?] = [:]
-    var writeLocations: [Int: [UnitLocation]?] = [:]
-    /// Per intervention, per example: resolved subspace indices.
-    var subspaces: [Int: [[Int]]] = [:]
-    /// Source blocks (non-recurrent units) and source rows (unit "t": example → unit → row).
-    var sourceBlocks: [Int: Tensor] = [:]
-    var sourceRows: [Int: [Int: [Int: Tensor]]] = [:]
-    /// Collected activations per intervention, in the order they were produced.
-    var collected: [Int: [Tensor]] = [:]
-    /// When false, setters do nothing (generation steps outside the schedule).
-    var settersEnabled = true
+    /// Model calls begun with these hooks, the setters reached in the current one, and the first
+    /// setter some call did not reach.
+    private var calls = 0
+    private var reached: Set<Int> = []
+    private var missed: Int?
 
-    init(owner: IntervenableModel) {
+    init(owner: IntervenableModel, pass: InterventionPass) {
         self.owner = owner
+        self.pass = pass
     }
 
     func addGetter(_ i: Int) {
@@ -40,6 +40,26 @@ final class InterventionHooks: ActivationHooks {
         TapPoint(layer: owner.config.representations[i].layer, tap: owner.sites[i].spec.tap)
     }
 
+    /// Marks the start of a model call with these hooks.
+    func beginCall() {
+        if calls > 0 { noteMissedSetters() }
+        reached = []
+        calls += 1
+    }
+
+    /// Throws `siteNotReached` for the first setter that some model call did not reach.
+    func finishCalls() throws {
+        if calls > 0 { noteMissedSetters() }
+        guard let i = missed else { return }
+        let r = owner.config.representations[i]
+        throw InterventionError.siteNotReached(key: owner.keys[i], site: "\(r.component.rawValue) of layer \(r.layer)")
+    }
+
+    private func noteMissedSetters() {
+        guard missed == nil else { return }
+        missed = setters.values.joined().filter { !reached.contains($0) }.min()
+    }
+
     /// Getter-only passes (clean source runs) may stop once the deepest getter has fired;
     /// recurrent sites never stop early (their layers interleave with time steps).
     func canStop(afterLayer layer: Int) -> Bool {
@@ -53,10 +73,8 @@ final class InterventionHooks: ActivationHooks {
     }
 
     func visit(_ point: TapPoint, step: Int?, _ activation: inout Tensor) throws {
-        if settersEnabled {
-            for i in setters[point] ?? [] { try set(i, step: step, &activation) }
-            for i in inputRecorders[point] ?? [] { try recordInput(i, step: step, activation) }
-        }
+        for i in setters[point] ?? [] { try set(i, step: step, &activation) }
+        for i in inputRecorders[point] ?? [] { try recordInput(i, step: step, activation) }
         for i in getters[point] ?? [] { try get(i, step: step, activation) }
     }
 
@@ -66,85 +84,83 @@ final class InterventionHooks: ActivationHooks {
         let access = owner.sites[i]
         if access.unit == .timeStep {
             guard let step else { return }
-            recordRows(i, step: step, activation, locations: readLocations[i] ?? nil)
+            recordRows(i, step: step, activation, locations: pass.states[i].readLocations)
             return
         }
-        sourceBlocks[i] = try access.gather(activation, readLocations[i] ?? nil)
+        pass.states[i].sourceBlock = try access.gather(activation, pass.states[i].readLocations)
     }
 
     /// RepresentationUnit "t": stores example b's row at every unit j whose location is this step.
     private func recordRows(_ i: Int, step: Int, _ activation: Tensor, locations: [UnitLocation]?) {
-        let batch = activation.shape[0]
+        for (b, unit) in rows(atStep: step, batch: activation.shape[0], locations: locations) {
+            pass.states[i].sourceRows[b, default: [:]][unit] = activation.narrowed(0, start: b, length: 1).reshaped([activation.shape[1]])
+        }
+    }
+
+    /// (example, unit) of every location that is `step`; without locations, every example at
+    /// unit `step`.
+    private func rows(atStep step: Int, batch: Int, locations: [UnitLocation]?) -> [(example: Int, unit: Int)] {
+        var rows: [(example: Int, unit: Int)] = []
         for b in 0..<batch {
             let steps = locations?[b].positions ?? [step]
-            for (j, t) in steps.enumerated() where t == step {
-                sourceRows[i, default: [:]][b, default: [:]][locations == nil ? step : j] =
-                    activation.narrowed(0, start: b, length: 1).reshaped([activation.shape[1]])
-            }
+            for (j, t) in steps.enumerated() where t == step { rows.append((b, locations == nil ? step : j)) }
         }
+        return rows
     }
 
     private func recordInput(_ i: Int, step: Int?, _ activation: Tensor) throws {
         // The module input of a skipped component: the same units as the write locations.
         let access = owner.sites[i]
         if access.unit == .timeStep {
-            if let step { recordRows(i, step: step, activation, locations: writeLocations[i] ?? nil) }
+            if let step { recordRows(i, step: step, activation, locations: pass.states[i].writeLocations) }
             return
         }
-        sourceBlocks[i] = try access.gather(activation, writeLocations[i] ?? nil)
+        pass.states[i].sourceBlock = try access.gather(activation, pass.states[i].writeLocations)
     }
 
     // MARK: Setters
 
     private func set(_ i: Int, step: Int?, _ activation: inout Tensor) throws {
         let access = owner.sites[i]
-        let intervention = owner.interventions[i]
-        let locations = writeLocations[i] ?? nil
         if access.unit == .timeStep {
             guard let step else { return }
-            try setRows(i, step: step, &activation, locations: locations)
+            reached.insert(i)
+            try setRows(i, step: step, &activation)
             return
         }
-        let baseBlock = try access.gather(activation, locations)
-        if let collector = intervention as? CollectIntervention {
-            collected[i, default: []].append(try collector.collect(base: baseBlock, subspaces: subspaces[i]).detachedIfNoGrad())
-            return
-        }
+        reached.insert(i)
+        let state = pass.states[i]
+        let baseBlock = try access.gather(activation, state.writeLocations)
         let source = try sourceBlock(i, like: baseBlock)
-        let result = try applyIntervention(i, base: baseBlock, source: source, subspaces: subspaces[i])
-        activation = try access.scatter(activation, locations, result)
+        let output = try applyIntervention(i, base: baseBlock, source: source, subspaces: state.subspaces)
+        activation = try access.scatter(activation, state.writeLocations, output)
     }
 
-    /// RepresentationUnit "t": intervenes on the rows of examples whose location includes this step.
-    private func setRows(_ i: Int, step: Int, _ activation: inout Tensor, locations: [UnitLocation]?) throws {
+    /// RepresentationUnit "t": intervenes on the rows of examples whose location includes this
+    /// step (every example when the intervention acts on every time step).
+    private func setRows(_ i: Int, step: Int, _ activation: inout Tensor) throws {
         let intervention = owner.interventions[i]
-        if let collector = intervention as? CollectIntervention {
-            // pyvene records a recurrent site at every step, whatever the locations.
-            collected[i, default: []].append(try collector.collect(base: activation, subspaces: subspaces[i]))
-            return
-        }
-        var rows: [(example: Int, unit: Int)] = []
-        for b in 0..<activation.shape[0] {
-            let steps = locations?[b].positions ?? [step]
-            for (j, t) in steps.enumerated() where t == step { rows.append((b, locations == nil ? step : j)) }
-        }
+        let state = pass.states[i]
+        let batch = activation.shape[0]
+        let rows = intervention.actsOnEveryTimeStep ? (0..<batch).map { (example: $0, unit: step) } : rows(atStep: step, batch: batch, locations: state.writeLocations)
         guard !rows.isEmpty else { return }
         let examples = rows.map(\.example)
-        let baseRows = activation.indexSelect(axis: 0, indices: examples)
+        let everyExample = examples == Array(0..<batch)
+        let baseRows = everyExample ? activation : activation.indexSelect(axis: 0, indices: examples)
         var source = constantSource(i, like: baseRows)
         if source == nil && intervention.sourceRequirement != .none {
-            let recorded = try rows.map { row -> Tensor in
-                guard let r = sourceRows[i]?[row.example]?[row.unit] else {
+            source = Tensor.stack(try rows.map { row -> Tensor in
+                guard let r = state.sourceRows[row.example]?[row.unit] else {
                     throw ConfigurationError.invalidField(field: "unit_locations[\(i)]", value: "no source step for example \(row.example)",
                                                           allowed: "source steps inside the source sequence")
                 }
                 return r
-            }
-            source = Tensor.stack(recorded, axis: 0)
+            }, axis: 0)
         }
-        let rowSubspaces = subspaces[i].map { s in examples.map { s[$0] } }
-        let result = try applyIntervention(i, base: baseRows, source: source, subspaces: rowSubspaces)
-        activation = activation.unsqueezed(0).scatteringPerExample(axis: 1, indices: [examples], values: result.unsqueezed(0)).squeezed(0)
+        let rowSubspaces = state.subspaces.map { s in examples.map { s[$0] } }
+        let output = try applyIntervention(i, base: baseRows, source: source, subspaces: rowSubspaces)
+        activation = everyExample ? output
+            : activation.unsqueezed(0).scatteringPerExample(axis: 1, indices: [examples], values: output.unsqueezed(0)).squeezed(0)
     }
 
     /// Representation i's fixed source vector (`source_representation`), broadcast to `block`.
@@ -157,7 +173,7 @@ final class InterventionHooks: ActivationHooks {
         let intervention = owner.interventions[i]
         if let constant = constantSource(i, like: baseBlock) { return constant }
         if intervention.sourceRequirement == .none { return nil }
-        guard let block = sourceBlocks[i] else { throw InterventionError.missingSource(intervention: "\(owner.keys[i]) (\(intervention.typeName))") }
+        guard let block = pass.states[i].sourceBlock else { throw InterventionError.missingSource(intervention: "\(owner.keys[i]) (\(intervention.typeName))") }
         guard block.count == baseBlock.count else {
             throw ConfigurationError.invalidField(field: "unit_locations[\(i)]", value: "source block \(block.shape) vs base block \(baseBlock.shape)",
                                                   allowed: "source and base locations selecting the same number of units")
@@ -165,23 +181,25 @@ final class InterventionHooks: ActivationHooks {
         return block.shape == baseBlock.shape ? block : block.reshaped(baseBlock.shape)
     }
 
-    /// Flattens for distributed interventions, checks widths, applies, restores the shape.
+    /// Flattens for distributed interventions, checks widths, applies, records the result's
+    /// losses and side outputs in the pass, and returns the new block in the base's shape.
     private func applyIntervention(_ i: Int, base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> Tensor {
         let intervention = owner.interventions[i]
+        let name = "\(owner.keys[i]) (\(intervention.typeName))"
         let flat = intervention.form == .flattened
         let b = flat ? SiteAccess.flatten(base) : base
         let s = flat ? source.map(SiteAccess.flatten) : source
         if let expected = intervention.embedDimension, b.shape[b.rank - 1] != expected {
-            throw InterventionError.dimensionMismatch(intervention: "\(owner.keys[i]) (\(intervention.typeName))",
+            throw InterventionError.dimensionMismatch(intervention: name,
                                                       field: "the block width at \(owner.config.representations[i].component.rawValue) (unit dimension × units)",
                                                       expected: expected, actual: b.shape[b.rank - 1])
         }
-        let out = try intervention.apply(base: b, source: s, subspaces: subspaces)
-        return flat ? SiteAccess.unflatten(out, to: base.shape) : out
+        let result = try intervention.apply(base: b, source: s, subspaces: subspaces)
+        guard result.output.shape == b.shape else {
+            throw InterventionError.dimensionMismatch(intervention: name, field: "the output's element count (output \(result.output.shape), block \(b.shape))",
+                                                      expected: b.count, actual: result.output.count)
+        }
+        try pass.states[i].record(result, key: owner.keys[i])
+        return flat ? SiteAccess.unflatten(result.output, to: base.shape) : result.output
     }
-}
-
-extension Tensor {
-    /// Detached when gradients are off (collected activations never keep a graph alive then).
-    func detachedIfNoGrad() -> Tensor { GradientMode.enabled ? self : detached() }
 }

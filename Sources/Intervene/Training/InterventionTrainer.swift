@@ -19,15 +19,8 @@ public protocol TemperatureControlled: AnyObject {
     func setTemperature(_ value: Float)
 }
 
-/// Interventions with a learned boundary that the Boundless DAS regulariser penalises.
-public protocol BoundaryRegularized: AnyObject {
-    /// Σ boundaries (differentiable).
-    var boundaryPenalty: Tensor { get }
-}
-
-extension BoundlessRotatedSpaceIntervention: TemperatureControlled, BoundaryRegularized {
+extension BoundlessRotatedSpaceIntervention: TemperatureControlled {
     public func setTemperature(_ value: Float) { temperature.assign(Tensor(scalar: value)) }
-    public var boundaryPenalty: Tensor { boundaries.value.sum() }
 }
 
 extension SigmoidMaskRotatedSpaceIntervention: TemperatureControlled {
@@ -170,8 +163,9 @@ public final class InterventionTrainer<Example> {
         let output = try model.forward(base: batch.base, sources: batch.sources, unitLocations: batch.unitLocations, subspaces: batch.subspaces)
         try batch.checkLabels(against: output.intervened.output)
         var objective = loss(output, batch)
-        if o.boundaryRegularization != 0 {
-            for case let b as BoundaryRegularized in uniqueInterventions { objective = objective + b.boundaryPenalty * o.boundaryRegularization }
+        for term in model.auxiliaryLossTerms(output) {
+            let weight = o.auxiliaryLossWeight(term.name)
+            if weight != 0 { objective = objective + term.loss * weight }
         }
         let value = objective.item
         // A non-finite loss or gradient throws before the optimizer step, so the parameters

@@ -29,8 +29,13 @@ public struct TrainingOptions: Sendable {
     /// over the optimizer steps (nil: left as set).
     public var temperature: (start: Float, end: Float)?
     /// λ of the Boundless DAS boundary regulariser: loss + λ · Σ boundaries (favours small
-    /// subspaces). 0 disables.
+    /// subspaces). 0 disables. It weighs the auxiliary loss "boundary" unless
+    /// `auxiliaryLossWeights` names that loss.
     public var boundaryRegularization: Float = 0
+    /// Weights of the auxiliary losses interventions return, by loss name: the objective is
+    /// loss + Σ weight(name) · auxiliary loss, once per intervention and forward call. Names not
+    /// listed weigh 1 ("boundary": `boundaryRegularization`); 0 leaves a loss out.
+    public var auxiliaryLossWeights: [String: Float] = [:]
     /// Batches whose gradients are summed before each optimizer step.
     public var gradientAccumulationSteps: Int = 1
     /// Stop when the evaluation metric has not improved for this many evaluations.
@@ -73,6 +78,14 @@ public struct TrainingOptions: Sendable {
         if let p = earlyStoppingPatience { try require(p >= 1, "earlyStoppingPatience", p, "a positive integer (or nil)") }
         if let n = evaluateEvery { try require(n >= 1, "evaluateEvery", n, "a positive number of steps (or nil)") }
         if let c = clipGradientNorm { try require(positive(c), "clipGradientNorm", c, "a positive number (or nil)") }
+        for (name, weight) in auxiliaryLossWeights.sorted(by: { $0.key < $1.key }) {
+            try require(weight.isFinite && weight >= 0, "auxiliaryLossWeights[\"\(name)\"]", weight, "a number ≥ 0")
+        }
+    }
+
+    /// The weight of auxiliary loss `name` in the objective.
+    public func auxiliaryLossWeight(_ name: String) -> Float {
+        auxiliaryLossWeights[name] ?? (name == BoundlessRotatedSpaceIntervention.boundaryLossName ? boundaryRegularization : 1)
     }
 }
 
