@@ -33,6 +33,25 @@ import Tensors
         #expect(out.auxiliaryLosses.isEmpty)
     }
 
+    /// Generation reports the side outputs of the prompt's pass and, stacked by step, of the
+    /// scheduled generated tokens' passes.
+    @Test func generationReportsSideOutputsOfPromptAndSteps() throws {
+        let model = tinyGPT2()
+        let config = IntervenableConfig(RepresentationConfig(layer: 1, component: .blockOutput), interventionType: .collect)
+        let im = try IntervenableModel(config: config, model: model)
+        let prompt = ids([[1, 2, 3, 4]])
+        let generated = try im.generate(prompt: prompt, unitLocations: .base([[3]]), timing: .promptAndGeneratedTokens { $0 <= 2 },
+                                        config: GenerationConfig(maxNewTokens: 4))
+        let key = im.keys[0]
+        let onPrompt = try #require(generated.promptSideOutputs[key]?["collected"])
+        #expect(onPrompt.shape == [1, 1, 16])
+        let site = Site(layer: 1, component: .blockOutput)
+        let cached = try model.runWithCache(.tokens(prompt), sites: [site]).cache[site]!
+        #expect(maxDifference(onPrompt, cached.narrowed(1, start: 3, length: 1)) < 1e-6)
+        // Steps 1 and 2 were scheduled: two (1, 1, 16) blocks stacked.
+        #expect(generated.stepSideOutputs[key]?["collected"]?.shape == [2, 1, 1, 16])
+    }
+
     @Test func collectedValuesAreKeyedByRepresentation() throws {
         let model = tinyGPT2()
         let config = IntervenableConfig(representations: [RepresentationConfig(layer: 0, component: .mlpOutput, interventionType: .zero),

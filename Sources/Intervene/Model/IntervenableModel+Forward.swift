@@ -41,12 +41,18 @@ extension IntervenableModel {
 
     /// The output of a finished call: side outputs and auxiliary losses per intervention key.
     func output(of pass: InterventionPass, original: ModelOutput?, intervened: ModelOutput) -> InterventionOutput {
+        let (sideOutputs, losses) = results(of: pass)
+        return InterventionOutput(original: original, intervened: intervened, sideOutputs: sideOutputs, auxiliaryLosses: losses, keys: keys)
+    }
+
+    /// Side outputs and auxiliary losses of a finished pass, by intervention key, then name.
+    func results(of pass: InterventionPass) -> (sideOutputs: [String: [String: Tensor]], auxiliaryLosses: [String: [String: Tensor]]) {
         var sideOutputs: [String: [String: Tensor]] = [:], losses: [String: [String: Tensor]] = [:]
         for (key, state) in zip(keys, pass.states) {
             if !state.sideOutputs.isEmpty { sideOutputs[key] = state.combinedSideOutputs }
             if !state.auxiliaryLosses.isEmpty { losses[key] = state.combinedAuxiliaryLosses }
         }
-        return InterventionOutput(original: original, intervened: intervened, sideOutputs: sideOutputs, auxiliaryLosses: losses, keys: keys)
+        return (sideOutputs, losses)
     }
 
     /// One model pass over `input` with hooks on `pass`: setters for `setters`, getters for

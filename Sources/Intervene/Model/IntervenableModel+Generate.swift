@@ -36,6 +36,11 @@ public struct InterventionGeneration {
     public var original: GenerationResult?
     /// With interventions.
     public var intervened: GenerationResult
+    /// Side outputs of the interventions on the prompt's pass, by intervention key, then name.
+    public var promptSideOutputs: [String: [String: Tensor]] = [:]
+    /// Side outputs of the interventions on the generated tokens' passes, by key, then name;
+    /// one tensor per name with the scheduled steps stacked along a new leading axis.
+    public var stepSideOutputs: [String: [String: Tensor]] = [:]
 }
 
 extension IntervenableModel {
@@ -68,7 +73,9 @@ extension IntervenableModel {
         try promptHooks.finishCalls()
         try stepHooks.finishCalls()
         let original = outputOriginal ? try Generator.generate(decoder, prompt: prompt, attentionMask: attentionMask, config: generation) : nil
-        return InterventionGeneration(original: original, intervened: intervened)
+        return InterventionGeneration(original: original, intervened: intervened,
+                                      promptSideOutputs: results(of: promptPass).sideOutputs,
+                                      stepSideOutputs: results(of: stepHooks.pass).sideOutputs)
     }
 
     /// The pass state of generated tokens: the prompt's sources and subspaces, written at the new
