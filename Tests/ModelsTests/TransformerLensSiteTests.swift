@@ -13,6 +13,8 @@ import Tensors
         #expect(try site("hook_embed") == Site(layer: 0, component: .tokenEmbedding))
         #expect(try site("ln_final.hook_normalized") == Site(layer: -1, component: .finalNormOutput))
         #expect(try site("L-1.block_output") == Site(layer: -1, component: .blockOutput))
+        #expect(try site("6:block_output") == Site(layer: 6, component: .blockOutput))
+        #expect(try site("-2:mlp_output") == Site(layer: -2, component: .mlpOutput))
         #expect(throws: SiteError.self) { try site("blocks.x.hook_resid_pre") }
     }
 

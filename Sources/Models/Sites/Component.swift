@@ -128,13 +128,19 @@ public struct Site: Hashable, Codable, Sendable, CustomStringConvertible {
         "ln_final.hook_normalized": Site(layer: -1, component: .finalNormOutput),
     ]
 
-    /// Parses "L3.block_output", "3.block_output", "L-1.block_output" (counted from the end) or
+    /// Parses "L3.block_output", "3.block_output", "3:block_output", "L-1.block_output" (counted
+    /// from the end) or
     /// a TransformerLens name such as "blocks.3.hook_resid_post", "blocks.3.attn.hook_z",
     /// "hook_embed" or "ln_final.hook_normalized". Whether the component exists is checked
     /// against a model's site table when the site is used.
     public init(parsing text: String) throws {
         if let site = Site.transformerLensModelHooks[text] {
             self = site
+            return
+        }
+        if let colon = text.firstIndex(of: ":"), let layer = Int(text[..<colon]) {
+            // pyvene's layer:component, as the command line writes it ("6:block_output").
+            self.init(layer: layer, component: Component(String(text[text.index(after: colon)...])))
             return
         }
         let parts = text.split(separator: ".", maxSplits: 1).map(String.init)

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+import CausalAbstraction
+import Intervene
+import Models
+import Tensors
+
+/// One-off prompt interventions on a random GPT-2 with the real GPT-2 tokenizer.
+@Suite struct PromptInterventionTests {
+    static let tokenizerPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path + "/../shared/golden/bpe-tokenizer/tokenizer.json"
+
+    func setup() throws -> PromptIntervention {
+        let model = try GPT2Family.model(GPT2Family.config(vocabularySize: 50257, positions: 32, width: 16, layers: 2, heads: 2))
+        model.initializeRandomly(seed: 3, std: 0.3)
+        return PromptIntervention(model: model, tokenizer: try TokenizerLoader.load(path: Self.tokenizerPath))
+    }
+
+    @Test func positionsByIndexNegativeIndexAndSubstring() throws {
+        let tokenizer = try TokenizerLoader.load(path: Self.tokenizerPath)
+        let text = "The capital of Spain is"
+        let encoding = tokenizer.encode(text)
+        // The golden BPE set's small vocabulary splits the words.
+        #expect(encoding.tokens == ["T", "he", "Ġc", "ap", "it", "al", "Ġof", "ĠS", "pa", "in", "Ġis"])
+        #expect(try TokenPosition.resolve("3", in: text, encoding: encoding, field: "--pos") == 3)
+        #expect(try TokenPosition.resolve("-1", in: text, encoding: encoding, field: "--pos") == 10)
+        #expect(try TokenPosition.resolve("-11", in: text, encoding: encoding, field: "--pos") == 0)
+        #expect(try TokenPosition.resolve("Spain", in: text, encoding: encoding, field: "--pos") == 9)  // the last of ĠS pa in
+        #expect(try TokenPosition.resolve("capital of", in: text, encoding: encoding, field: "--pos") == 6)
+        #expect(throws: ExperimentError.invalid(file: "--pos", field: "position", value: "11",
+                                                expected: "an index in -11..<11 of the tokens 0:T 1:he 2:Ġc 3:ap 4:it 5:al 6:Ġof 7:ĠS 8:pa 9:in 10:Ġis")) {
+            try TokenPosition.resolve("11", in: text, encoding: encoding, field: "--pos")
+        }
+        #expect(throws: ExperimentError.self) { try TokenPosition.resolve("France", in: text, encoding: encoding, field: "--pos") }
+    }
+
+    @Test func interventionsMoveTheNextTokenDistribution() throws {
+        let run = try setup()
+        let site = try Site(parsing: "1:block_output")
+        // Interchanging a prompt with itself changes nothing.
+        let same = try run.run(prompt: "The capital of Spain is", source: "The capital of Spain is", site: site, position: "Spain",
+                               kind: .vanilla, answers: [" Madrid", " Rome"])
+        #expect(same.before == same.after && same.position == 9 && same.sourcePosition == 9)
+        let ids = [" Madrid", " Rome"].map { run.tokenizer.encode($0, addSpecialTokens: false).ids[0] }
+        #expect(same.answers.map(\.id) == ids && same.answers.allSatisfy { $0.before == $0.after })
+        // A real source at the last position changes the distribution; scale 1 does not.
+        let swapped = try run.run(prompt: "The capital of Spain is", source: "The capital of Italy is", site: site, position: "-1", kind: .vanilla)
+        #expect(swapped.before != swapped.after)
+        let identity = try run.run(prompt: "The capital of Spain is", source: nil, site: site, position: "-1", kind: .scale, scale: 1)
+        #expect(identity.before == identity.after && identity.before.count == 5)
+        #expect(throws: ExperimentError.self) {
+            try run.run(prompt: "The capital of Spain is", source: nil, site: site, position: "-1", kind: .vanilla)
+        }
+        #expect(throws: (any Error).self) {
+            try run.run(prompt: "The capital of Spain is", source: nil, site: try Site(parsing: "7:block_output"), position: "-1", kind: .zero)
+        }
+    }
+}
