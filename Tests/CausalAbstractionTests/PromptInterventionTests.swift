@@ -56,3 +56,24 @@ import Tensors
         }
     }
 }
+
+/// Generation from text, plain and steered.
+@Suite struct PromptGenerationTests {
+    @Test func steeringWithScaleZeroChangesNothingAndALargeScaleDoes() throws {
+        let tokenizer = try TokenizerLoader.load(path: PromptInterventionTests.tokenizerPath)
+        let model = try GPT2Family.model(GPT2Family.config(vocabularySize: tokenizer.vocabularySize, positions: 32, width: 16, layers: 2, heads: 2))
+        model.initializeRandomly(seed: 3, std: 0.3)
+        let generation = PromptGeneration(model: model, tokenizer: tokenizer)
+        let config = GenerationConfig(maxNewTokens: 6)
+        let plain = try generation.generate(prompt: "The capital of Spain is", config: config)
+        #expect(plain.ids.count == plain.promptLength + 6 && plain.unsteeredText == nil)
+        let site = try Site(parsing: "0:block_output")
+        let zero = try generation.generate(prompt: "The capital of Spain is", config: config,
+                                           steering: .init(site: site, positive: "love", negative: "hate", scale: 0))
+        #expect(zero.text == plain.text && zero.unsteeredText == plain.text && zero.steeringNorm == 0)
+        let strong = try generation.generate(prompt: "The capital of Spain is", config: config,
+                                             steering: .init(site: site, positive: "love", negative: "hate", scale: 50))
+        #expect(!plain.text.isEmpty)
+        #expect(strong.unsteeredText == plain.text && strong.text != plain.text && strong.steeringNorm! > 0)
+    }
+}
