@@ -77,3 +77,30 @@ import Tensors
         #expect(strong.unsteeredText == plain.text && strong.text != plain.text && strong.steeringNorm! > 0)
     }
 }
+
+/// Activations exported to safetensors.
+@Suite struct ActivationExportTests {
+    @Test func activationsOfEveryPromptAndSiteAreWritten() throws {
+        let tokenizer = try TokenizerLoader.load(path: PromptInterventionTests.tokenizerPath)
+        let model = try GPT2Family.model(GPT2Family.config(vocabularySize: tokenizer.vocabularySize, positions: 32, width: 16, layers: 2, heads: 2))
+        model.initializeRandomly(seed: 4, std: 0.3)
+        let folder = NSTemporaryDirectory() + "intervene-export-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try "The capital of Spain is\n\nHello world\n".write(toFile: folder + "/prompts.txt", atomically: true, encoding: .utf8)
+        let prompts = try ActivationExport.prompts(fromFile: folder + "/prompts.txt")
+        #expect(prompts == ["The capital of Spain is", "Hello world"])
+        try ActivationExport.write(model: model, tokenizer: tokenizer, prompts: prompts,
+                                   sites: ["blocks.1.hook_resid_post", "0:head_query_output"], to: folder + "/acts.safetensors")
+        let file = try SafeTensorsFile(path: folder + "/acts.safetensors")
+        let n = tokenizer.encode("Hello world").ids.count
+        #expect(try file.tensor("prompt_1/blocks.1.hook_resid_post").shape == [n, 16])
+        #expect(try file.tensor("prompt_1/0:head_query_output").shape == [2, n, 8])
+        #expect(try file.integers("prompt_1/ids").values == tokenizer.encode("Hello world").ids)
+        let site = Site(layer: 1, component: .blockOutput)
+        let direct = try model.runWithCache(.tokens(IndexTensor(shape: [1, n], values: tokenizer.encode("Hello world").ids)), sites: [site]).cache[site]!
+        #expect((try file.tensor("prompt_1/blocks.1.hook_resid_post") - direct.squeezed(0)).abs().maxValue() == 0)
+        #expect(throws: (any Error).self) {
+            try ActivationExport.collect(model: model, tokenizer: tokenizer, prompts: prompts, sites: ["9:block_output"])
+        }
+    }
+}
