@@ -3,18 +3,7 @@
 
 IK_CLONES void ik_f16_to_f32(const uint16_t *x, float *y, size_t n) {
     IK_VECTOR
-    for (size_t i = 0; i < n; i++) {
-        uint32_t h = x[i];
-        uint32_t sign = (h & 0x8000u) << 16;
-        uint32_t exp = (h >> 10) & 0x1fu;
-        uint32_t mant = h & 0x3ffu;
-        uint32_t normal = sign | ((exp + 112u) << 23) | (mant << 13);
-        uint32_t special = sign | 0x7f800000u | (mant << 13);
-        float sub = (float)mant * 5.9604644775390625e-08f;
-        uint32_t subnormal = sign | ik_float_to_bits(sub);
-        uint32_t bits = exp == 0 ? subnormal : (exp == 0x1fu ? special : normal);
-        y[i] = ik_bits_to_float(bits);
-    }
+    for (size_t i = 0; i < n; i++) y[i] = ik_half_to_float(x[i]);
 }
 
 IK_CLONES void ik_bf16_to_f32(const uint16_t *x, float *y, size_t n) {

@@ -35,6 +35,20 @@ IK_INLINE uint32_t ik_float_to_bits(float f) {
     return u;
 }
 
+// IEEE half (binary16) bits to Float32, exactly (subnormals, infinities and NaNs included).
+IK_INLINE float ik_half_to_float(uint16_t half) {
+    uint32_t h = half;
+    uint32_t sign = (h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1fu;
+    uint32_t mant = h & 0x3ffu;
+    uint32_t normal = sign | ((exp + 112u) << 23) | (mant << 13);
+    uint32_t special = sign | 0x7f800000u | (mant << 13);
+    float sub = (float)mant * 5.9604644775390625e-08f;
+    uint32_t subnormal = sign | ik_float_to_bits(sub);
+    uint32_t bits = exp == 0 ? subnormal : (exp == 0x1fu ? special : normal);
+    return ik_bits_to_float(bits);
+}
+
 // e^x for finite x; inputs below −87.3 return 0 exactly (so masked softmax entries are exact zeros).
 IK_INLINE float ik_expf(float x) {
     float xc = fminf(fmaxf(x, -87.3f), 88.3f);

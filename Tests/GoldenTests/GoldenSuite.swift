@@ -95,6 +95,7 @@ enum GoldenRunner {
         case "pyvene-golden/v1": return PyveneGoldenCases(data).runAll()
         case "minilm-golden/v1": return MiniLMGoldenCases(data).runAll()
         case "bpe-golden/v1": return BPEGoldenCases(data).runAll()
+        case "gguf-quants/v1": return GGUFQuantCases(data).runAll()
         default:
             let reason = LaterCapabilities.manifestFormats[data.format].map { "needs \($0)" }
                 ?? "manifest format '\(data.format)' is not known to this suite"

@@ -14,7 +14,6 @@ enum LaterCapabilities {
     /// Manifest formats whose runner a later issue adds.
     static let manifestFormats: [String: String] = [
         "codebook-golden/v1": "codebook layers and models (codebook features issue)",
-        "gguf-quants/v1": "GGUF dequantization (real pretrained models issue)",
     ]
 
     /// Model file formats other than a config.json folder, and the capability that reads them.

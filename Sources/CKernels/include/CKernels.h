@@ -101,6 +101,12 @@ void ik_bf16_to_f32(const uint16_t *x, float *y, size_t n);
 /// Converts Float32 to IEEE half (round to nearest even).
 void ik_f32_to_f16(const float *x, uint16_t *y, size_t n);
 
+/// Dequantizes `blocks` consecutive ggml blocks of type id `type` (GGUF tensor data, little-endian)
+/// into Float32 as gguf-py computes them. Types: F32 (0), F16 (1), Q4_0 (2), Q4_1 (3), Q5_0 (6),
+/// Q5_1 (7), Q8_0 (8), Q2_K (10), Q3_K (11), Q4_K (12), Q5_K (13), Q6_K (14), BF16 (30); a block
+/// of the element types is one element. Returns 0, or -1 for any other type (nothing written).
+int ik_dequantize(uint32_t type, const uint8_t *src, float *dst, size_t blocks);
+
 /// A 64-byte-aligned buffer of `bytes`, reusing a cached buffer of exactly that size if any.
 void *ik_buffer_allocate(size_t bytes);
 
