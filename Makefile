@@ -48,8 +48,8 @@ smollm2:
 build: deps
 	$(SWIFT) build -c release
 
-demo: deps
-	$(SWIFT) run -c release intervene demo
+demo: deps smollm2
+	$(SWIFT) run -c release intervene demo --model $(SMOLLM2_GGUF)
 
 TUTORIALS := 01-GettingStarted 02-InterventionsDuringGeneration 03-DistributedAlignmentSearch 04-BoundlessDAS
 

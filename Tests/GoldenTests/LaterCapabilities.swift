@@ -16,18 +16,6 @@ enum LaterCapabilities {
         "codebook-golden/v1": "codebook layers and models (codebook features issue)",
     ]
 
-    /// Model file formats other than a config.json folder, and the capability that reads them.
-    static let modelFormats: [String: String] = [
-        "gguf": "loading GGUF models (real pretrained models issue)",
-    ]
-
-    /// Throws `GoldenSkip` when the set's model needs a loader this library does not have yet.
-    static func checkModel(_ data: GoldenFolder) throws {
-        guard let format = data.manifest["model"]?["format"]?.stringValue, let capability = modelFormats[format],
-              !supportedModelFormats.contains(format) else { return }
-        throw GoldenSkip("needs \(capability)")
-    }
-
     /// Throws `GoldenSkip` when the case uses an intervention type that is not registered yet.
     static func checkInterventions(_ c: JSONValue) throws {
         let known = Set(InterventionRegistry.shared.typeNames)
@@ -37,7 +25,4 @@ enum LaterCapabilities {
             throw GoldenSkip("needs \(capability)")
         }
     }
-
-    /// Model formats the loaders read today besides config.json folders.
-    static let supportedModelFormats: Set<String> = []
 }

@@ -6,11 +6,12 @@ import Tensors
 /// Cases of the pyvene-golden/v1 format (tiny-gpt2, tiny-gpt-neox, tiny-llama, mlp, gru, …).
 struct PyveneGoldenCases {
     let data: GoldenFolder
-    let model: Result<any HookableModel, Error>
+    let loaded: Result<LoadedModel, Error>
+    var model: Result<any HookableModel, Error> { loaded.map(\.model) }
 
     init(_ data: GoldenFolder) {
         self.data = data
-        model = Result { try ModelLoader.load(folder: data.folder) }
+        loaded = Result { try GoldenModels.load(data) }
     }
 
     func runAll() -> [GoldenResult] {
@@ -24,7 +25,6 @@ struct PyveneGoldenCases {
         let dims = data.manifest["model"]?["pyvene_component_dims"]?.objectValue
         let entry = JSONValue.object(JSONObject([("name", .string("pyvene_component_table")), ("kind", .string("component_table"))]))
         return GoldenRunner.result(entry) {
-            try LaterCapabilities.checkModel(data)
             let model = try self.model.get()
             var problems: [String] = []
             for name in table.keys.sorted() {
@@ -41,7 +41,6 @@ struct PyveneGoldenCases {
     func cases() -> [GoldenResult] {
         data.cases.map { c in
             GoldenRunner.result(c) {
-                try LaterCapabilities.checkModel(data)
                 try LaterCapabilities.checkInterventions(c)
                 let model: any HookableModel
                 do { model = try self.model.get() } catch let ModelError.unknownModelType(type, known) {
@@ -49,6 +48,7 @@ struct PyveneGoldenCases {
                 }
                 if let reason = PyveneCaseSetup.deliberateDifferences[c["name"]?.stringValue ?? ""] { throw GoldenSkip(reason) }
                 switch c["kind"]?.stringValue ?? "" {
+                case "tokenize": return try tokenize(c, try loaded.get().tokenizer)
                 case "forward": return try forward(c, model)
                 case "collect": return try collect(c, model)
                 case "intervene": return try intervene(c, model)

@@ -42,6 +42,14 @@ extension DecoderConfig {
     private func validate(_ scaling: RopeScaling, _ fail: (String, Any, String) -> ModelError) throws {
         switch scaling {
         case .none: return
+        case .frequencyFactors(let factors):
+            guard case .rotary(let r) = positions, factors.count == r.dimensions / 2 else {
+                throw fail("positions.rotary.scaling.frequencyFactors", factors.count, "one factor per rotated frequency")
+            }
+            guard factors.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+                throw fail("positions.rotary.scaling.frequencyFactors", "\(factors)", "finite numbers > 0")
+            }
+            return
         case .linear(let factor), .dynamic(let factor, _), .llama3(let factor, _, _, _):
             guard factor >= 1 && factor.isFinite else { throw fail("positions.rotary.scaling.factor", factor, "a finite number ≥ 1") }
         }

@@ -145,12 +145,16 @@ public enum RopeScaling: Sendable, Equatable {
     /// `factor`, shorter than original / highFrequencyFactor are kept, and those between are
     /// blended: f' = (1 − s) f / factor + s f with s = (original / λ − low) / (high − low).
     case llama3(factor: Float, lowFrequencyFactor: Float, highFrequencyFactor: Float, originalMaxPositions: Int)
+    /// Frequency i divided by `factors[i]` (llama.cpp's `rope_freqs` tensor, which GGUF files of
+    /// Llama 3.1 carry instead of the llama3 parameters).
+    case frequencyFactors([Float])
 
     /// Frequencies rescaled where that does not depend on the sequence length.
     func rescaled(_ frequencies: [Float]) -> [Float] {
         switch self {
         case .none, .dynamic: return frequencies
         case .linear(let factor): return frequencies.map { $0 / factor }
+        case .frequencyFactors(let factors): return zip(frequencies, factors).map { $0 / $1 }
         case .llama3(let factor, let low, let high, let original):
             let lowWavelength = Float(original) / low, highWavelength = Float(original) / high
             return frequencies.map { f in

@@ -1,0 +1,68 @@
+import Foundation
+import Tensors
+
+/// Loads llama.cpp GGUF files as decoder models: architecture metadata → `DecoderConfig`,
+/// llama.cpp tensor names → the family's checkpoint keys, every tensor dequantized to Float32,
+/// and the tokenizer from `tokenizer.ggml.*`.
+public enum GGUFModelLoader {
+    /// GGUF architectures this loader maps, sorted.
+    public static var architectures: [String] { GGUFArchitecture.supported.keys.sorted() }
+
+    /// The model, its tokenizer and the cost of loading the GGUF file at `path`. Throws a typed
+    /// error for a malformed file (`GGUFError`), an unsupported architecture, metadata that does
+    /// not fit, or tensors that are missing, unexpected or mis-shaped.
+    public static func load(path: String, registry: ArchitectureRegistry = .shared, started: Date = Date()) throws -> LoadedModel {
+        let file = try GGUFFile(path: path)
+        let (model, report) = try model(from: file)
+        let tokenizer = try GGUFTokenizerReader.tokenizer(from: GGUFMetadataReader(file: file, prefix: ""))
+        return LoadedModel(model: model, tokenizer: tokenizer, report: report, source: path,
+                           loadSeconds: Date().timeIntervalSince(started), peakMemoryMiB: peakResidentMemoryMiB())
+    }
+
+    /// The decoder the file describes, with its weights, frozen.
+    public static func model(from file: GGUFFile) throws -> (model: DecoderModel, report: LoadReport) {
+        guard let archValue = file.metadata["general.architecture"], let name = archValue.stringValue else {
+            throw ModelError.invalidConfig(path: file.path, field: "general.architecture", value: file.metadata["general.architecture"].map { "\($0)" } ?? "missing",
+                                           expected: "a string naming the architecture")
+        }
+        guard let architecture = GGUFArchitecture.supported[name] else {
+            throw ModelError.invalidConfig(path: file.path, field: "general.architecture", value: "\"\(name)\"", expected: "one of \(architectures.joined(separator: ", "))")
+        }
+        let m = GGUFMetadataReader(file: file, prefix: name)
+        let vocabulary = try m.optionalInt("vocab_size") ?? (try m.strings("tokenizer.ggml.tokens"))?.count
+            ?? (file.contains("token_embd.weight") ? try file.shape("token_embd.weight")[0] : 0)
+        let config = try architecture.config(m, vocabulary: vocabulary)
+        let model = try DecoderModel(config, keyMap: architecture.family.keyMap)
+        let report = try assign(file, to: model, architecture: architecture)
+        model.freeze()
+        return (model, report)
+    }
+
+    /// Dequantizes and assigns every parameter; throws `ModelError.checkpointMismatch` unless
+    /// every parameter has a tensor of its shape and every tensor is used.
+    static func assign(_ file: GGUFFile, to model: DecoderModel, architecture: GGUFArchitecture) throws -> LoadReport {
+        var report = LoadReport()
+        var used: Set<String> = ["rope_freqs.weight"]
+        var assignments: [(key: String, name: String, parameter: Parameter)] = []
+        for (key, parameter) in model.namedParameters {
+            guard let name = architecture.ggufName(key), file.contains(name) else {
+                if !model.tiedKeys.contains(key) { report.missing.append(key) }
+                continue
+            }
+            used.insert(name)
+            let shape = try file.shape(name)
+            guard shape.reduce(1, *) == parameter.shape.reduce(1, *), shape.last == parameter.shape.last else {
+                report.misshaped.append(.init(key: key, expected: parameter.shape, found: shape))
+                continue
+            }
+            assignments.append((key, name, parameter))
+        }
+        report.unexpected = file.names.filter { !used.contains($0) }.sorted()
+        guard report.isClean else { throw ModelError.checkpointMismatch(report) }
+        for (key, name, parameter) in assignments {
+            let tensor = try file.tensor(name).reshaped(parameter.shape)
+            parameter.assign(architecture.transform(tensor, key: key, config: model.config))
+        }
+        return report
+    }
+}
