@@ -16,6 +16,15 @@ import Tensors
 ///  "training": {"epochs": 10, "batch_size": 64, "learning_rate": 0.001},
 ///  "output": {"bundle": "Interventions/hierarchical-equality-das", "metrics": "Interventions/hierarchical-equality-das/metrics.json"}}
 /// ```
+///
+/// `data.train` and `data.test` may also be .jsonl paths or lists of examples written inline
+/// (see `InterventionExample`), with text tokenized by the model's tokenizer:
+///
+/// ```json
+/// "data": {"train": [{"base": "The capital of Spain is", "source": "The capital of Italy is",
+///                     "positions": ["Spain"], "source_positions": ["Italy"], "label": " Rome"}],
+///          "test": "capitals-test.jsonl"}
+/// ```
 public struct Experiment: Decodable, Sendable {
     public struct ModelSpec: Decodable, Sendable {
         /// A Hugging Face checkpoint folder.
@@ -24,7 +33,10 @@ public struct Experiment: Decodable, Sendable {
         public var builtin: String?
         /// Where to write a built-in model after training it (a checkpoint folder).
         public var saveTo: String?
-        enum CodingKeys: String, CodingKey, CaseIterable { case path, builtin, saveTo = "save_to" }
+        /// A tokenizer.json for text data (default: the checkpoint folder's tokenizer.json, when
+        /// it has one).
+        public var tokenizer: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case path, builtin, saveTo = "save_to", tokenizer }
     }
 
     public struct DataSpec: Decodable, Sendable {
@@ -32,10 +44,22 @@ public struct Experiment: Decodable, Sendable {
         public var builtin: String?
         /// The causal variable to intervene on ("left_equality", "right_equality").
         public var variable: String?
-        /// Number of training and test pairs for built-in tasks, or paths of .jsonl files.
+        /// Number of training and test pairs for built-in tasks; or the path of a .jsonl file, or
+        /// a list of examples written inline (each a JSON object as in `InterventionExample`,
+        /// text tokenized with the model's tokenizer).
         public var train: JSONCodable?
         public var test: JSONCodable?
         enum CodingKeys: String, CodingKey, CaseIterable { case builtin, variable, train, test }
+
+        /// Refuses unknown keys in inline examples, naming their path ("data.train[3].postions").
+        func rejectUnknownExampleKeys() throws {
+            for (name, value) in [("train", train), ("test", test)] {
+                for (i, item) in (value?.value.arrayValue ?? []).enumerated() {
+                    guard let unknown = item.objectValue?.keys.sorted().first(where: { !InterventionExample.jsonKeys.contains($0) }) else { continue }
+                    throw ConfigurationError.unknownKey(key: unknown, path: "data.\(name)[\(i)].\(unknown)", allowed: InterventionExample.jsonKeys)
+                }
+            }
+        }
     }
 
     public struct TrainingSpec: Decodable, Sendable {
@@ -96,6 +120,7 @@ public struct Experiment: Decodable, Sendable {
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
         model = try c.decode(ModelSpec.self, forKey: .model)
         data = try c.decode(DataSpec.self, forKey: .data)
+        try data.rejectUnknownExampleKeys()
         representations = try c.decode([RepresentationConfig].self, forKey: .representations)
         interventionTypes = try c.decodeIfPresent(String.self, forKey: .interventionTypes)
         subspaces = try c.decodeIfPresent([Int].self, forKey: .subspaces)
@@ -139,6 +164,9 @@ public enum ExperimentError: Error, CustomStringConvertible, Equatable {
     case invalid(file: String, field: String, value: String, expected: String)
     /// A key the experiment format does not have (often a misspelling), at `path` in `file`.
     case unknownKey(file: String, key: String, path: String, allowed: [String])
+    /// `field` of an example in `file` ("path:line", or an experiment file) is text, and no
+    /// tokenizer was given to turn it into token ids.
+    case textWithoutTokenizer(file: String, field: String)
 
     public var description: String {
         switch self {
@@ -146,6 +174,8 @@ public enum ExperimentError: Error, CustomStringConvertible, Equatable {
             return "\(file): field '\(field)'\(value == "…" ? "" : " has value \(value);") expected \(expected)"
         case .unknownKey(let file, let key, let path, let allowed):
             return "\(file): unknown key '\(key)' at \(path); allowed keys there: \(allowed.joined(separator: ", "))"
+        case .textWithoutTokenizer(let file, let field):
+            return "\(file): field '\(field)' is text, which needs the model's tokenizer, and there is none (give token ids, or a model with a tokenizer.json)"
         }
     }
 }

@@ -9,6 +9,9 @@ public struct ExperimentRunner {
     public let experiment: Experiment
     public let file: String
     public var progress: ProgressStyle = .automatic
+    /// The tokenizer for text data (e.g. the one `ModelLoader` loaded with the model); nil:
+    /// see `resolvedTokenizer()`.
+    public var tokenizer: (any Tokenizer)?
 
     public init(experiment: Experiment, file: String) {
         self.experiment = experiment
@@ -40,38 +43,6 @@ public struct ExperimentRunner {
         default:
             throw invalid("model.builtin", "\"\(builtin)\"", "hierarchical_equality_mlp")
         }
-    }
-
-    /// Training and test examples: a built-in task, or .jsonl files (see `InterventionExample`).
-    /// With `classes` (see `InterventionExample.labelClasses(of:)`), a .jsonl label outside
-    /// 0..<classes throws naming its file and line.
-    public func data(classes: Int? = nil) throws -> (train: [InterventionExample], test: [InterventionExample], description: String) {
-        let spec = experiment.data
-        if spec.builtin == nil, let train = spec.train?.value.stringValue {
-            guard let test = spec.test?.value.stringValue else {
-                throw invalid("data.test", spec.test?.value.serialized() ?? "missing", "a .jsonl file of test examples")
-            }
-            return (try InterventionExample.load(jsonl: train, classes: classes), try InterventionExample.load(jsonl: test, classes: classes),
-                    "jsonl:\(train) / \(test)")
-        }
-        guard spec.builtin == "hierarchical_equality" else {
-            throw invalid("data.builtin", spec.builtin.map { "\"\($0)\"" } ?? "missing",
-                          "hierarchical_equality, or \"train\"/\"test\" .jsonl files")
-        }
-        let variableName = spec.variable ?? "left_equality"
-        guard let variable = HierarchicalEqualityTask.Variable(rawValue: variableName) else {
-            throw invalid("data.variable", "\"\(variableName)\"", "left_equality, right_equality")
-        }
-        func count(_ v: JSONCodable?, _ field: String, _ fallback: Int) throws -> Int {
-            guard let v else { return fallback }
-            guard let n = v.value.intValue, n > 0 else { throw invalid(field, v.value.serialized(), "a positive number of examples") }
-            return n
-        }
-        let task = HierarchicalEqualityTask(seed: experiment.seed)
-        let train = task.sample(try count(spec.train, "data.train", 10_000), split: .train, seed: experiment.seed)
-        let test = task.sample(try count(spec.test, "data.test", 10_000), split: .test, seed: experiment.seed)
-        return (task.interventionExamples(train, variable: variable), task.interventionExamples(test, variable: variable),
-                "builtin:hierarchical_equality \(variableName)")
     }
 
     /// Training options from the experiment; a value training cannot use throws
@@ -153,7 +124,9 @@ public struct ExperimentRunner {
     }
 
     /// Trains (evaluating the validation split after every epoch, where early stopping
-    /// watches it), evaluates on the test examples and saves. Returns the metrics.
+    /// watches it), evaluates on the test examples and saves. Returns the metrics, with
+    /// "answer_log_prob" (`Metric.answerLogProbability`) when test examples of a causal language
+    /// model have answer tokens (text labels).
     @discardableResult
     public func run(command: String) throws -> [String: Double] {
         let options = try self.options()
@@ -161,15 +134,19 @@ public struct ExperimentRunner {
         let (model, source, taskAccuracy) = try self.model()
         let (examples, test, dataDescription) = try data(classes: InterventionExample.labelClasses(of: model))
         let (train, validation) = try validationSplit(examples)
-        let collate = InterventionExample.collator(representations: experiment.representations.count, subspaces: experiment.subspaces)
         let config = IntervenableConfig(representations: experiment.representations, interventionTypes: experiment.interventionTypes.map(InterventionType.init))
         let intervenable = try IntervenableModel(config: config, model: model, seed: experiment.seed)
-        let metricsToWatch: [Metric] = [.interchangeInterventionAccuracy] + (options.earlyStoppingMetric == "loss" ? [.crossEntropy] : [])
-        let trainer = InterventionTrainer(model: intervenable, collator: collate, metrics: metricsToWatch, options: options)
         let start = Date()
-        let history = try trainer.train(train, evaluation: validation.isEmpty ? nil : validation)
+        let batching = ExampleBatching(train + validation + test, size: options.batchSize)
+        let trainer = self.trainer(intervenable, batching, metrics: [.interchangeInterventionAccuracy] + (options.earlyStoppingMetric == "loss" ? [.crossEntropy] : []),
+                                   options: options)
+        let history = try trainer.train(batching.units(train, shuffleSeed: experiment.seed), evaluation: validation.isEmpty ? nil : batching.units(validation))
         let trainSeconds = Date().timeIntervalSince(start)
-        var metrics = try trainer.evaluate(test)
+        var metrics = try trainer.evaluate(batching.units(test))
+        if model is any CausalLanguageModel, test.contains(where: { $0.answerTokens != nil }), test.allSatisfy({ $0.base.isTokens }) {
+            let forced = ExampleBatching(test, size: options.batchSize, teacherForcing: true)
+            metrics.merge(try self.trainer(intervenable, forced, metrics: [.answerLogProbability], options: options).evaluate(forced.units(test))) { $1 }
+        }
         metrics["train_seconds"] = trainSeconds
         metrics["steps"] = Double(history.steps)
         if !validation.isEmpty {
@@ -177,12 +154,30 @@ public struct ExperimentRunner {
             metrics["stopped_early"] = history.stoppedEarly ? 1 : 0
         }
         if let taskAccuracy { metrics["task_accuracy"] = taskAccuracy }
+        try save(intervenable, metrics: metrics, source: source, data: dataDescription, command: command, options: options,
+                 examples: (train.count, validation.count), history: history)
+        return metrics
+    }
+
+    /// A trainer over `batching`'s units with the experiment's collator.
+    func trainer(_ intervenable: IntervenableModel, _ batching: ExampleBatching, metrics: [Metric],
+                 options: TrainingOptions) -> InterventionTrainer<[InterventionExample]> {
+        let collate = InterventionExample.collator(representations: experiment.representations.count, subspaces: experiment.subspaces,
+                                                   teacherForcing: batching.teacherForcing)
+        var unitOptions = options
+        unitOptions.batchSize = batching.trainerBatchSize
+        return InterventionTrainer(model: intervenable, collator: { try collate($0.flatMap { $0 }) }, metrics: metrics, options: unitOptions)
+    }
+
+    /// Writes the bundle (with its card) and the metrics file.
+    func save(_ intervenable: IntervenableModel, metrics: [String: Double], source: String, data dataDescription: String, command: String,
+              options: TrainingOptions, examples: (train: Int, validation: Int), history: TrainingHistory) throws {
         let card = InterventionBundle.Card(
             title: experiment.name,
             task: experiment.data.builtin == "hierarchical_equality"
                 ? "Hierarchical equality (pyvene's DAS tutorial): four objects a, b, c, d; the label is (a = b) = (c = d). Intervened variable: \(experiment.data.variable ?? "left_equality")."
                 : "Counterfactual examples from \(dataDescription).",
-            training: "\(options.epochs) epochs of \(train.count) (base, source) pairs\(validation.isEmpty ? "" : " (\(validation.count) more held out for validation\(history.stoppedEarly ? "; stopped early" : ""))"), batch \(options.batchSize), \(options.optimizer.rawValue) lr \(options.learningRate), seed \(experiment.seed); \(history.steps) steps.",
+            training: "\(options.epochs) epochs of \(examples.train) (base, source) pairs\(examples.validation == 0 ? "" : " (\(examples.validation) more held out for validation\(history.stoppedEarly ? "; stopped early" : ""))"), batch \(options.batchSize), \(options.optimizer.rawValue) lr \(options.learningRate), seed \(experiment.seed); \(history.steps) steps.",
             reproduce: command)
         try InterventionBundle.save(intervenable, to: experiment.output.bundle, modelSource: source, metrics: metrics,
                                     provenance: .init(command: command, seed: experiment.seed, data: dataDescription, subspaces: experiment.subspaces),
@@ -190,7 +185,6 @@ public struct ExperimentRunner {
         if let path = experiment.output.metrics {
             try Data((ExperimentRunner.jsonLine(metrics) + "\n").utf8).write(to: URL(fileURLWithPath: path))
         }
-        return metrics
     }
 }
 

@@ -6,26 +6,38 @@ import Tensors
 /// One counterfactual training or evaluation example in a model-independent form: a base and a
 /// source input, where to intervene in each, and the label the intervened model should produce.
 ///
-/// As a JSON line (one per line of a .jsonl file):
+/// As a JSON line (one per line of a .jsonl file, or one element of an experiment's inline
+/// `data.train`/`data.test` list):
 ///
-///     {"base": [15496, 11, 616], "source": [40, 588, 616], "positions": [2], "label": 3290}
+///     {"base": "The capital of Spain is", "source": "The capital of Italy is", "positions": ["Spain"], "label": " Rome"}
+///     {"base": [15496, 11, 616], "source": [40, 588, 616], "positions": [2, -1], "label": 3290}
 ///     {"base": [[0.1, …], …], "source": [[…], …], "positions": [0], "source_positions": [0], "label": 1}
 ///
-/// `base`/`source` are token ids, or input embeddings (a list of vectors, one per position).
-/// `positions` (base) and `source_positions` (default: `positions`) apply to every
-/// representation. The label is read at the last position for token inputs and from the
-/// classifier output for embeddings.
+/// `base`/`source` are a text (tokenized with the model's tokenizer, its special tokens
+/// included: `encode(text, addSpecialTokens: true)`), token ids, or input embeddings (a list of
+/// vectors, one per position). `positions` (base) and `source_positions` (source) apply to every
+/// representation; each is a `TokenPosition`: an index (negative counts from the end), a
+/// substring of the text (its last overlapping token) or `{"text": …, "occurrence": n}`.
+/// `source_positions` defaults to the base's resolved indices. The label is a class or token
+/// id, or a text whose first token (tokenized without special tokens) is the label; a text
+/// label keeps all its tokens as `answerTokens` (`"answer_tokens"`: ids, the first the label).
+/// The label is read at the last position for token inputs and from the classifier output for
+/// embeddings. Unknown keys are refused.
 public struct InterventionExample: Sendable, Equatable {
     public enum Input: Sendable, Equatable {
         case tokens([Int])
         case embeddings([[Float]])
 
-        var length: Int {
+        /// Positions (tokens or vectors).
+        public var length: Int {
             switch self {
             case .tokens(let t): return t.count
             case .embeddings(let e): return e.count
             }
         }
+
+        /// True for token ids.
+        public var isTokens: Bool { if case .tokens = self { return true }; return false }
     }
 
     public var base: Input
@@ -33,19 +45,31 @@ public struct InterventionExample: Sendable, Equatable {
     public var basePositions: [Int]
     public var sourcePositions: [Int]
     public var label: Int
+    /// Every token of a multi-token answer, the first being `label` (from a text label or
+    /// `"answer_tokens"`); nil for a label given as an id. `Metric.answerLogProbability` scores
+    /// them teacher-forced.
+    public var answerTokens: [Int]?
 
-    public init(base: Input, source: Input, basePositions: [Int], sourcePositions: [Int]? = nil, label: Int) {
+    public init(base: Input, source: Input, basePositions: [Int], sourcePositions: [Int]? = nil, label: Int, answerTokens: [Int]? = nil) {
         self.base = base
         self.source = source
         self.basePositions = basePositions
         self.sourcePositions = sourcePositions ?? basePositions
         self.label = label
+        self.answerTokens = answerTokens
     }
 
+    /// The answer the multi-token metric scores: `answerTokens`, else the label alone.
+    public var answer: [Int] { answerTokens ?? [label] }
+
     /// Reads a .jsonl file; a malformed line throws `ExperimentError` naming the file, the line
-    /// and the field. With `classes` (see `labelClasses(of:)`), a label outside 0..<classes
-    /// throws as well.
-    public static func load(jsonl path: String, classes: Int? = nil) throws -> [InterventionExample] {
+    /// and the field (`.textWithoutTokenizer` for text without a `tokenizer`). With `classes`
+    /// (see `labelClasses(of:)`), a label or answer token outside 0..<classes throws as well.
+    public static func load(jsonl path: String, classes: Int? = nil, tokenizer: (any Tokenizer)? = nil) throws -> [InterventionExample] {
+        try load(jsonl: path, classes: classes, tokenizer: TokenizerProvider { tokenizer })
+    }
+
+    static func load(jsonl path: String, classes: Int?, tokenizer: TokenizerProvider) throws -> [InterventionExample] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ExperimentError.invalid(file: path, field: "(file)", value: "missing", expected: "a readable .jsonl file")
         }
@@ -53,47 +77,29 @@ public struct InterventionExample: Sendable, Equatable {
         for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let text = line.trimmingCharacters(in: .whitespaces)
             if text.isEmpty { continue }
-            examples.append(try parse(line: text, at: "\(path):\(n + 1)", classes: classes))
+            let site = ExampleSite(file: "\(path):\(n + 1)", fieldPrefix: "")
+            let json: JSONValue
+            do { json = try JSONValue.parse(text) } catch { throw site.invalid("(line)", "…", "one JSON object per line (\(error))") }
+            examples.append(try parse(json, at: site, classes: classes, tokenizer: tokenizer))
         }
         guard !examples.isEmpty else { throw ExperimentError.invalid(file: path, field: "(file)", value: "empty", expected: "at least one example") }
         return examples
     }
 
-    /// One example from one JSON line; `place` ("file:line") is where errors point.
-    static func parse(line text: String, at place: String, classes: Int?) throws -> InterventionExample {
-        func invalid(_ field: String, _ value: String, _ expected: String) -> ExperimentError {
-            .invalid(file: place, field: field, value: value, expected: expected)
+    /// Reads examples written inline in an experiment file: `list` is the value of `field`
+    /// ("data.train") in `file`; errors name the file and the field path ("data.train[3].label").
+    public static func load(inline list: JSONValue, file: String, field: String, classes: Int? = nil,
+                            tokenizer: (any Tokenizer)? = nil) throws -> [InterventionExample] {
+        try load(inline: list, file: file, field: field, classes: classes, tokenizer: TokenizerProvider { tokenizer })
+    }
+
+    static func load(inline list: JSONValue, file: String, field: String, classes: Int?, tokenizer: TokenizerProvider) throws -> [InterventionExample] {
+        guard let items = list.arrayValue, !items.isEmpty else {
+            throw ExperimentError.invalid(file: file, field: field, value: list.serialized(), expected: "a non-empty list of examples")
         }
-        let json: JSONValue
-        do { json = try JSONValue.parse(text) } catch { throw invalid("(line)", "…", "one JSON object per line (\(error))") }
-        func input(_ field: String) throws -> Input {
-            guard let items = json[field]?.arrayValue, !items.isEmpty else {
-                throw invalid(field, json[field]?.serialized() ?? "missing", "a non-empty list of token ids or of vectors")
-            }
-            if items.allSatisfy({ $0.intValue != nil }) { return .tokens(items.compactMap(\.intValue)) }
-            let rows = items.map { item -> [Float]? in
-                guard let values = item.arrayValue, values.allSatisfy({ $0.doubleValue != nil }) else { return nil }
-                return values.compactMap(\.doubleValue).map { Float($0) }
-            }
-            guard let width = rows[0]?.count, width > 0, rows.allSatisfy({ $0?.count == width }) else {
-                throw invalid(field, "…", "token ids, or vectors of one length")
-            }
-            return .embeddings(rows.compactMap { $0 })
+        return try items.enumerated().map { i, item in
+            try parse(item, at: ExampleSite(file: file, fieldPrefix: "\(field)[\(i)]."), classes: classes, tokenizer: tokenizer)
         }
-        func ints(_ field: String) throws -> [Int]? {
-            guard let v = json[field], !v.isNull else { return nil }
-            guard let items = v.arrayValue, !items.isEmpty, items.allSatisfy({ ($0.intValue ?? -1) >= 0 }) else {
-                throw invalid(field, v.serialized(), "a non-empty list of non-negative integers")
-            }
-            return items.compactMap(\.intValue)
-        }
-        guard let label = json["label"]?.intValue, label >= 0, label < classes ?? Int.max else {
-            throw invalid("label", json["label"]?.serialized() ?? "missing",
-                          classes.map { "a class index in 0..<\($0) (the classes of the model's output)" } ?? "a non-negative integer")
-        }
-        guard let positions = try ints("positions") else { throw invalid("positions", "missing", "a non-empty list of non-negative integers") }
-        return InterventionExample(base: try input("base"), source: try input("source"), basePositions: positions,
-                                   sourcePositions: try ints("source_positions"), label: label)
     }
 
     /// How many classes a label may name for `model`: the vocabulary of a language model, the
@@ -108,7 +114,10 @@ public struct InterventionExample: Sendable, Equatable {
         }
     }
 
-    /// The example as one JSON line, the format `load(jsonl:)` reads.
+    /// The example as one JSON line, the format `load(jsonl:)` reads. Inputs are written as
+    /// token ids or embeddings: a text input as the ids its tokenizer made of it, positions as
+    /// resolved indices, a text label as its first token with all its tokens in
+    /// `"answer_tokens"`, so the line loads again without a tokenizer.
     public var jsonLine: String {
         func encode(_ input: Input) -> String {
             switch input {
@@ -119,50 +128,9 @@ public struct InterventionExample: Sendable, Equatable {
         func list(_ values: [Int]) -> String { "[" + values.map(String.init).joined(separator: ", ") + "]" }
         var line = "{\"base\": \(encode(base)), \"source\": \(encode(source)), \"positions\": \(list(basePositions))"
         if sourcePositions != basePositions { line += ", \"source_positions\": \(list(sourcePositions))" }
-        return line + ", \"label\": \(label)}"
-    }
-
-    /// A collator for `representations` interventions that all use the examples' positions,
-    /// with optional per-representation subspaces (partition ids) for every example.
-    public static func collator(representations: Int, subspaces: [Int]?) -> ([InterventionExample]) throws -> InterventionBatch {
-        { examples in
-            guard !examples.isEmpty else { throw ConfigurationError.invalidField(field: "examples", value: "[]", allowed: "at least one example per batch") }
-            func batch(_ inputs: [Input], _ side: String) throws -> ModelInput {
-                let length = inputs[0].length
-                guard inputs.allSatisfy({ $0.length == length }) else {
-                    throw ConfigurationError.invalidField(field: "\(side) inputs", value: "lengths \(Set(inputs.map(\.length)).sorted())", allowed: "one length within a batch")
-                }
-                switch inputs[0] {
-                case .tokens:
-                    let ids = try inputs.map { input -> [Int] in
-                        guard case .tokens(let t) = input else { throw ConfigurationError.invalidField(field: "\(side) inputs", value: "mixed", allowed: "all token ids or all embeddings") }
-                        return t
-                    }
-                    return .tokens(IndexTensor(shape: [ids.count, length], values: Array(ids.joined())))
-                case .embeddings(let first):
-                    guard let width = first.first?.count else {
-                        throw ConfigurationError.invalidField(field: "\(side) inputs", value: "[]", allowed: "at least one embedding vector")
-                    }
-                    var values: [Float] = []
-                    values.reserveCapacity(inputs.count * length * width)
-                    for input in inputs {
-                        guard case .embeddings(let e) = input, e.allSatisfy({ $0.count == width }) else {
-                            throw ConfigurationError.invalidField(field: "\(side) inputs", value: "mixed", allowed: "embeddings of one width")
-                        }
-                        for row in e { values.append(contentsOf: row) }
-                    }
-                    return .embeddings(Tensor(shape: [inputs.count, length, width], values: values))
-                }
-            }
-            let base = try batch(examples.map(\.base), "base"), source = try batch(examples.map(\.source), "source")
-            let isTokens: Bool = { if case .tokens = examples[0].base { return true }; return false }()
-            let locations = UnitLocations(Array(repeating: InterventionLocations(source: examples.map { .positions($0.sourcePositions) },
-                                                                                  base: examples.map { .positions($0.basePositions) }),
-                                                count: representations))
-            return InterventionBatch(base: base, sources: [source], unitLocations: locations,
-                                     subspaces: subspaces.map { s in Array(repeating: Array(repeating: s, count: examples.count), count: representations) },
-                                     labels: examples.map(\.label), labelPosition: isTokens ? -1 : nil)
-        }
+        line += ", \"label\": \(label)"
+        if let answerTokens { line += ", \"answer_tokens\": \(list(answerTokens))" }
+        return line + "}"
     }
 }
 

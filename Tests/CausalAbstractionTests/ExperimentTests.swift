@@ -112,7 +112,7 @@ import Tensors
         guard case .unknownKey(_, _, "sed", let topKeys)? = top else { Issue.record("got \(String(describing: top))"); return }
         #expect(topKeys == ["data", "intervention_types", "model", "name", "output", "representations", "seed", "subspaces", "training"])
         let model = try unknownKey(#""builtin": "hierarchical_equality_mlp""#, #""builtin": "hierarchical_equality_mlp", "paht": "m""#)
-        #expect(model == .unknownKey(file: path, key: "paht", path: "model.paht", allowed: ["builtin", "path", "save_to"]))
+        #expect(model == .unknownKey(file: path, key: "paht", path: "model.paht", allowed: ["builtin", "path", "save_to", "tokenizer"]))
         #expect(try unknownKey(#""builtin": "hierarchical_equality"}"#, #""builtin": "hierarchical_equality", "tset": 5}"#)?.description.contains("at data.tset; allowed keys there: builtin, test, train, variable") == true)
         #expect(try unknownKey(#""bundle": "b""#, #""bundle": "b", "metric": "m.json""#)?.description.contains("at output.metric; allowed keys there: bundle, metrics") == true)
         let shipped = try FileManager.default.contentsOfDirectory(atPath: ExperimentTests.root + "/Experiments").filter { $0.hasSuffix(".json") }

@@ -24,13 +24,13 @@ import Tensors
 
     @Test func malformedLinesNameTheLineAndField() throws {
         let good = #"{"base": [1, 2], "source": [3, 4], "positions": [1], "label": 0}"#
-        let badLabel = write(good + "\n" + #"{"base": [1, 2], "source": [3, 4], "positions": [1], "label": "yes"}"#)
-        #expect(throws: ExperimentError.invalid(file: badLabel + ":2", field: "label", value: "\"yes\"", expected: "a non-negative integer")) {
+        let badLabel = write(good + "\n" + #"{"base": [1, 2], "source": [3, 4], "positions": [1], "label": true}"#)
+        #expect(throws: ExperimentError.invalid(file: badLabel + ":2", field: "label", value: "true", expected: "a non-negative integer, or a text (its first token)")) {
             try InterventionExample.load(jsonl: badLabel)
         }
         let noPositions = write(#"{"base": [1, 2], "source": [3, 4], "label": 0}"#)
         #expect(throws: ExperimentError.invalid(file: noPositions + ":1", field: "positions", value: "missing",
-                                                expected: "a non-empty list of non-negative integers")) {
+                                                expected: "a non-empty list of positions, each " + TokenPosition.forms)) {
             try InterventionExample.load(jsonl: noPositions)
         }
         let ragged = write(#"{"base": [[0.5, 1], [2]], "source": [[1, 1], [1, 1]], "positions": [0], "label": 1}"#)
@@ -82,7 +82,7 @@ import Tensors
         let manifest = try InterventionBundle.manifest(at: bundle)
         #expect(manifest.json["provenance"]?["data"]?.stringValue?.hasPrefix("jsonl:") == true)
         let missingTest = write(#"{"name": "x", "model": {"path": "m"}, "data": {"train": "a.jsonl"}, "representations": [{"layer": 0, "component": "block_output"}], "output": {"bundle": "b"}}"#, suffix: ".json")
-        #expect(throws: ExperimentError.invalid(file: missingTest, field: "data.test", value: "missing", expected: "a .jsonl file of test examples")) {
+        #expect(throws: ExperimentError.invalid(file: missingTest, field: "data.test", value: "missing", expected: "a .jsonl file of test examples, or a list of them")) {
             try ExperimentRunner(experiment: try Experiment.load(path: missingTest), file: missingTest).data()
         }
     }
