@@ -55,17 +55,18 @@ public struct PromptIntervention {
     /// found the same way in the source prompt (default: the same spec).
     public func run(prompt: String, source: String?, site: Site, position: String, sourcePosition: String? = nil,
                     kind: Kind, scale: Float = 1, topK: Int = 5, answers: [String] = []) throws -> Result {
-        let base = tokenizer.encode(prompt)
+        let baseText = TokenizedText(prompt, tokenizer: tokenizer)
+        let base = baseText.encoding
         guard !base.ids.isEmpty else { throw ExperimentError.invalid(file: "--prompt", field: "prompt", value: "\"\(prompt)\"", expected: "text with at least one token") }
-        let p = try TokenPosition.resolve(position, in: prompt, encoding: base, field: "--pos")
+        let p = try TokenPosition.resolve(position, in: baseText, field: "--pos")
         var sourceIds: [Int]?, s: Int?
         if kind.needsSource {
             guard let source else {
                 throw ExperimentError.invalid(file: "--source", field: "source", value: "missing", expected: "a source prompt for the \(kind.rawValue) intervention")
             }
-            let encoded = tokenizer.encode(source)
-            sourceIds = encoded.ids
-            s = try TokenPosition.resolve(sourcePosition ?? position, in: source, encoding: encoded, field: "--source-pos")
+            let sourceText = TokenizedText(source, tokenizer: tokenizer)
+            sourceIds = sourceText.encoding.ids
+            s = try TokenPosition.resolve(sourcePosition ?? position, in: sourceText, field: "--source-pos")
         }
         let intervenable = try IntervenableModel(config: config(site: site, kind: kind), model: model,
                                                  prebuilt: kind == .scale ? [0: ClosureIntervention(needsSource: false) { b, _, _ in b * scale }] : [:])
@@ -109,31 +110,21 @@ public struct PromptIntervention {
     }
 }
 
-/// A token position written by a person: an index, a negative index from the end, or a substring.
-public enum TokenPosition {
-    /// The token index `spec` names in `text` encoded as `encoding`: "3", "-1" (the last token),
-    /// or a substring of `text` (the last token overlapping its first occurrence). Throws naming
-    /// `field`, the value and the text's tokens.
-    public static func resolve(_ spec: String, in text: String, encoding: Encoding, field: String) throws -> Int {
-        let n = encoding.ids.count
-        let tokens = encoding.tokens.enumerated().map { "\($0.offset):\($0.element)" }.joined(separator: " ")
-        if let index = Int(spec) {
-            let resolved = index < 0 ? n + index : index
-            guard resolved >= 0 && resolved < n else {
-                throw ExperimentError.invalid(file: field, field: "position", value: spec, expected: "an index in -\(n)..<\(n) of the tokens \(tokens)")
-            }
-            return resolved
+extension TokenPosition {
+    /// A position as a command line writes it: an integer ("3", "-1" for the last token) or a
+    /// substring of the text (its first occurrence's last token).
+    public init(commandLine spec: String) {
+        self = Int(spec).map { .index($0) } ?? .substring(spec, occurrence: 1)
+    }
+
+    /// The token index `spec` names in `text`; throws naming `field`, the value and the tokens.
+    public static func resolve(_ spec: String, in text: TokenizedText, field: String) throws -> Int {
+        let n = text.encoding.ids.count
+        guard let index = TokenPosition(commandLine: spec).resolve(length: n, text: text) else {
+            let expected = Int(spec) != nil ? "an index in -\(n)..<\(n)" : "an index, or a substring of the text"
+            throw ExperimentError.invalid(file: field, field: "position", value: Int(spec) != nil ? spec : quoted(spec),
+                                          expected: "\(expected); tokens: \(text.tokenList)")
         }
-        let scalars = Array(text.unicodeScalars), needle = Array(spec.unicodeScalars)
-        guard !needle.isEmpty, let start = (0...Swift.max(0, scalars.count - needle.count)).first(where: {
-            $0 + needle.count <= scalars.count && Array(scalars[$0..<($0 + needle.count)]) == needle
-        }) else {
-            throw ExperimentError.invalid(file: field, field: "position", value: "\"\(spec)\"", expected: "an index or a substring of the text; tokens: \(tokens)")
-        }
-        let span = start..<(start + needle.count)
-        guard let last = encoding.offsets.indices.last(where: { encoding.offsets[$0].overlaps(span) }) else {
-            throw ExperimentError.invalid(file: field, field: "position", value: "\"\(spec)\"", expected: "a substring covered by a token; tokens: \(tokens)")
-        }
-        return last
+        return index
     }
 }

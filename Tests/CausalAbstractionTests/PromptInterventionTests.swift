@@ -19,19 +19,20 @@ import Tensors
     @Test func positionsByIndexNegativeIndexAndSubstring() throws {
         let tokenizer = try TokenizerLoader.load(path: Self.tokenizerPath)
         let text = "The capital of Spain is"
-        let encoding = tokenizer.encode(text)
+        let tokenized = TokenizedText(text, tokenizer: tokenizer)
+        let encoding = tokenized.encoding
         // The golden BPE set's small vocabulary splits the words.
         #expect(encoding.tokens == ["T", "he", "Ġc", "ap", "it", "al", "Ġof", "ĠS", "pa", "in", "Ġis"])
-        #expect(try TokenPosition.resolve("3", in: text, encoding: encoding, field: "--pos") == 3)
-        #expect(try TokenPosition.resolve("-1", in: text, encoding: encoding, field: "--pos") == 10)
-        #expect(try TokenPosition.resolve("-11", in: text, encoding: encoding, field: "--pos") == 0)
-        #expect(try TokenPosition.resolve("Spain", in: text, encoding: encoding, field: "--pos") == 9)  // the last of ĠS pa in
-        #expect(try TokenPosition.resolve("capital of", in: text, encoding: encoding, field: "--pos") == 6)
+        #expect(try TokenPosition.resolve("3", in: tokenized, field: "--pos") == 3)
+        #expect(try TokenPosition.resolve("-1", in: tokenized, field: "--pos") == 10)
+        #expect(try TokenPosition.resolve("-11", in: tokenized, field: "--pos") == 0)
+        #expect(try TokenPosition.resolve("Spain", in: tokenized, field: "--pos") == 9)  // the last of ĠS pa in
+        #expect(try TokenPosition.resolve("capital of", in: tokenized, field: "--pos") == 6)
         #expect(throws: ExperimentError.invalid(file: "--pos", field: "position", value: "11",
-                                                expected: "an index in -11..<11 of the tokens 0:T 1:he 2:Ġc 3:ap 4:it 5:al 6:Ġof 7:ĠS 8:pa 9:in 10:Ġis")) {
-            try TokenPosition.resolve("11", in: text, encoding: encoding, field: "--pos")
+                                                expected: "an index in -11..<11; tokens: " + tokenized.tokenList)) {
+            try TokenPosition.resolve("11", in: tokenized, field: "--pos")
         }
-        #expect(throws: ExperimentError.self) { try TokenPosition.resolve("France", in: text, encoding: encoding, field: "--pos") }
+        #expect(throws: ExperimentError.self) { try TokenPosition.resolve("France", in: tokenized, field: "--pos") }
     }
 
     @Test func interventionsMoveTheNextTokenDistribution() throws {
