@@ -22,11 +22,14 @@ public struct ExperimentRunner {
         .invalid(file: file, field: field, value: value, expected: expected)
     }
 
-    /// The model the experiment names, and the source string recorded in bundles.
-    public func model() throws -> (model: any HookableModel, source: String, taskAccuracy: Double?) {
+    /// The model the experiment names (`path`: a checkpoint folder, a .gguf file or a Hugging
+    /// Face repo id in the local cache), the source string recorded in bundles, and the tokenizer
+    /// stored with the model.
+    public func model() throws -> (model: any HookableModel, source: String, taskAccuracy: Double?, tokenizer: (any Tokenizer)?) {
         let spec = experiment.model
         if let path = spec.path {
-            return (try ModelLoader.load(folder: path), path, nil)
+            let loaded = try ModelLoader.load(named: path)
+            return (loaded.model, path, nil, loaded.tokenizer)
         }
         guard let builtin = spec.builtin else { throw invalid("model", "{}", "\"path\" (a checkpoint folder) or \"builtin\"") }
         switch builtin {
@@ -39,7 +42,7 @@ public struct ExperimentRunner {
                                           card: "pyvene's MLP classifier trained on hierarchical equality (seed \(experiment.seed)); test accuracy \(String(format: "%.4f", accuracy)).")
                 source = folder
             }
-            return (model, source, accuracy)
+            return (model, source, accuracy, nil)
         default:
             throw invalid("model.builtin", "\"\(builtin)\"", "hierarchical_equality_mlp")
         }
@@ -131,8 +134,9 @@ public struct ExperimentRunner {
     public func run(command: String) throws -> [String: Double] {
         let options = try self.options()
         _ = try validationFraction()
-        let (model, source, taskAccuracy) = try self.model()
-        let (examples, test, dataDescription) = try data(classes: InterventionExample.labelClasses(of: model))
+        let (model, source, taskAccuracy, modelTokenizer) = try self.model()
+        let (examples, test, dataDescription) = try data(classes: InterventionExample.labelClasses(of: model),
+                                                         tokenizer: tokenizer ?? (experiment.model.tokenizer == nil ? modelTokenizer : nil))
         let (train, validation) = try validationSplit(examples)
         let config = IntervenableConfig(representations: experiment.representations, interventionTypes: experiment.interventionTypes.map(InterventionType.init))
         let intervenable = try IntervenableModel(config: config, model: model, seed: experiment.seed)

@@ -87,7 +87,7 @@ import Tensors
     /// The shipped text experiment parses, and each substring names the country's last token
     /// (the one before " is").
     @Test func shippedTextExperimentResolvesItsPositions() throws {
-        let path = ExperimentTests.root + "/Experiments/capitals-gpt2.json"
+        let path = ExperimentTests.root + "/Experiments/capitals-smollm2.json"
         var runner = ExperimentRunner(experiment: try Experiment.load(path: path), file: path)
         runner.tokenizer = try goldenBPE
         let (train, test, description) = try runner.data()
