@@ -45,9 +45,18 @@ public protocol Tokenizer: Sendable {
     var paddingId: Int { get }
     /// The id of a token string, if in the vocabulary.
     func id(of token: String) -> Int?
+    /// The beginning-of-sequence id the file names, if any.
+    var beginningOfSequenceId: Int? { get }
+    /// The end-of-sequence id the file names, if any (generation stops there).
+    var endOfSequenceId: Int? { get }
 }
 
 extension Tokenizer {
+    /// None unless the tokenizer says.
+    public var beginningOfSequenceId: Int? { nil }
+    /// None unless the tokenizer says.
+    public var endOfSequenceId: Int? { nil }
+
     /// Encodes with special tokens.
     public func encode(_ text: String) -> Encoding { encode(text, addSpecialTokens: true) }
     /// Decodes, skipping special tokens.
@@ -72,7 +81,8 @@ extension Tokenizer {
     }
 }
 
-/// A tokenizer.json that cannot be used.
+/// A tokenizer.json or tokenizer metadata that cannot be used; `path` names the file (or the
+/// metadata's source), `field` the key at fault.
 public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     case unreadable(path: String, reason: String)
     case unsupported(path: String, field: String, value: String, supported: String)
@@ -85,57 +95,5 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
             return "\(path): \(field) '\(value)' is not supported; supported: \(supported)"
         case .malformed(let path, let field, let reason): return "\(path): field '\(field)' \(reason)"
         }
-    }
-}
-
-/// Loads Hugging Face `tokenizer.json` files.
-public enum TokenizerLoader {
-    /// Reads a byte-level BPE (GPT-2 family) or WordPiece (BERT) tokenizer. Padding and
-    /// truncation settings in the file are ignored (callers pad with `encodeBatch`).
-    public static func load(path: String) throws -> any Tokenizer {
-        let json: JSONValue
-        do { json = try JSONValue.parse(contentsOf: path) } catch {
-            throw TokenizerError.unreadable(path: path, reason: "\(error)")
-        }
-        guard let model = json["model"]?.objectValue else {
-            throw TokenizerError.malformed(path: path, field: "model", reason: "is missing or not an object")
-        }
-        let type = model["type"]?.stringValue ?? "(none)"
-        switch type {
-        case "BPE": return try ByteLevelBPETokenizer(json: json, path: path)
-        case "WordPiece": return try WordPieceTokenizer(json: json, path: path)
-        default:
-            throw TokenizerError.unsupported(path: path, field: "model.type", value: type, supported: "BPE (byte-level), WordPiece")
-        }
-    }
-
-    /// Reads `path`'s added tokens: (content, id, special).
-    static func addedTokens(_ json: JSONValue, path: String) throws -> [(content: String, id: Int, special: Bool)] {
-        guard let list = json["added_tokens"] else { return [] }
-        guard let items = list.arrayValue else {
-            throw TokenizerError.malformed(path: path, field: "added_tokens", reason: "is not an array")
-        }
-        return try items.enumerated().map { i, item in
-            guard let content = item["content"]?.stringValue, let id = item["id"]?.intValue else {
-                throw TokenizerError.malformed(path: path, field: "added_tokens[\(i)]", reason: "needs string 'content' and integer 'id'")
-            }
-            return (content, id, item["special"]?.boolValue ?? false)
-        }
-    }
-
-    /// Reads `model.vocab` as token → id.
-    static func vocabulary(_ model: JSONObject, path: String) throws -> [String: Int] {
-        guard let vocab = model["vocab"]?.objectValue else {
-            throw TokenizerError.malformed(path: path, field: "model.vocab", reason: "is missing or not an object")
-        }
-        var out: [String: Int] = [:]
-        out.reserveCapacity(vocab.count)
-        for (token, value) in vocab {
-            guard let id = value.intValue, id >= 0 else {
-                throw TokenizerError.malformed(path: path, field: "model.vocab[\(token)]", reason: "is not a non-negative integer id")
-            }
-            out[token] = id
-        }
-        return out
     }
 }
