@@ -25,7 +25,7 @@ struct GGUFMetadataReader {
 
     func optionalFloat(_ key: String, minimum: Double = -.infinity) throws -> Float? {
         guard let raw = file.metadata[full(key)] else { return nil }
-        guard let v = raw.doubleValue, v.isFinite, v >= minimum else { throw fail(full(key), raw, "a finite number ≥ \(minimum)") }
+        guard let v = number(raw), v.isFinite, v >= minimum else { throw fail(full(key), raw, "a finite number ≥ \(minimum)") }
         return Float(v)
     }
 
@@ -56,10 +56,13 @@ struct GGUFMetadataReader {
         guard let raw = file.metadata[full(key)] else { return nil }
         guard let items = raw.arrayValue else { throw fail(full(key), raw, "an array of numbers") }
         return try items.map { item in
-            guard let d = item.doubleValue else { throw fail(full(key), item, "an array of numbers") }
+            guard let d = number(item) else { throw fail(full(key), item, "an array of numbers") }
             return d
         }
     }
+
+    /// A float or integer value as a Double.
+    func number(_ value: GGUFValue) -> Double? { value.doubleValue ?? value.intValue.map(Double.init) }
 
     func full(_ key: String) -> String {
         key.hasPrefix("general.") || key.hasPrefix("tokenizer.") ? key : prefix + "." + key
