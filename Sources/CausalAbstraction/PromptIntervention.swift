@@ -33,6 +33,7 @@ public struct PromptIntervention {
 
     /// The outcome: top-k next tokens before and after, and the logits of the answers asked for.
     public struct Result {
+        /// The base prompt's tokens, each decoded to its text.
         public let baseTokens: [String]
         public let position: Int
         public let sourcePosition: Int?
@@ -51,8 +52,8 @@ public struct PromptIntervention {
     }
 
     /// Runs `kind` at `site` and `position` (an index, negative from the end, or a substring of
-    /// the prompt: the last token overlapping its first occurrence); the source position is
-    /// found the same way in the source prompt (default: the same spec).
+    /// the prompt: the last token overlapping its first occurrence); `sourcePosition` is found
+    /// the same way in the source prompt (default: the base's resolved index).
     public func run(prompt: String, source: String?, site: Site, position: String, sourcePosition: String? = nil,
                     kind: Kind, scale: Float = 1, topK: Int = 5, answers: [String] = []) throws -> Result {
         let baseText = TokenizedText(prompt, tokenizer: tokenizer)
@@ -66,7 +67,7 @@ public struct PromptIntervention {
             }
             let sourceText = TokenizedText(source, tokenizer: tokenizer)
             sourceIds = sourceText.encoding.ids
-            s = try TokenPosition.resolve(sourcePosition ?? position, in: sourceText, field: "--source-pos")
+            s = try TokenPosition.resolve(sourcePosition ?? "\(p)", in: sourceText, field: "--source-pos")
         }
         let intervenable = try IntervenableModel(config: config(site: site, kind: kind), model: model,
                                                  prebuilt: kind == .scale ? [0: ClosureIntervention(needsSource: false) { b, _, _ in b * scale }] : [:])
@@ -83,7 +84,7 @@ public struct PromptIntervention {
             }
             return (answer, id)
         }
-        return Result(baseTokens: base.tokens, position: p, sourcePosition: s, before: top(before, topK), after: top(after, topK),
+        return Result(baseTokens: base.ids.map { tokenizer.decode([$0], skipSpecialTokens: false) }, position: p, sourcePosition: s, before: top(before, topK), after: top(after, topK),
                       answers: answerIds.map { ($0.0, $0.1, before.scalars[$0.1], after.scalars[$0.1]) })
     }
 

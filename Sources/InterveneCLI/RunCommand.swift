@@ -31,7 +31,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The base position: an index, a negative index, or a substring of the prompt.")
     var pos: String
 
-    @Option(name: .customLong("source-pos"), help: "The source position (default: --pos, resolved in the source prompt).")
+    @Option(name: .customLong("source-pos"), help: "The source position, in the source prompt (default: the base position's index).")
     var sourcePos: String?
 
     @Option(help: "vanilla, addition, subtraction, zero or scale.")
@@ -84,7 +84,7 @@ enum RunReport {
     }
 
     static func text(_ r: PromptIntervention.Result, site: String) -> String {
-        var lines = ["tokens: " + r.baseTokens.enumerated().map { "\($0.offset):\($0.element)" }.joined(separator: " "),
+        var lines = ["tokens: " + r.baseTokens.enumerated().map { "\($0.offset):\(String(reflecting: $0.element))" }.joined(separator: " "),
                      "intervened at \(site), position \(r.position)" + (r.sourcePosition.map { " (source position \($0))" } ?? ""), ""]
         let rows = (0..<max(r.before.count, r.after.count)).map { i -> [String] in
             func cell(_ list: [PromptIntervention.Candidate]) -> [String] {
