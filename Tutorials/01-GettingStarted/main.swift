@@ -51,7 +51,8 @@ let subject = try TokenPosition.resolve("Spain", in: TokenizedText(spain, tokeni
     return (out.original!.logits, out.intervened.logits)
 }
 let (before, after) = try patched(layer: 10)
-print("The capital of Spain is →", top(before)[0].0, " … with Italy's layer-10 activation at \"Spain\" →", top(after)[0].0)
+print("The capital of Spain is →", String(reflecting: top(before)[0].0), "… with Italy's layer-10 activation at \"Spain\" →",
+      String(reflecting: top(after)[0].0))
 
 // 5. A layer sweep (activation patching): where does the subject's identity still decide the answer?
 let rome = tokenizer.encode(" Rome", addSpecialTokens: false).ids[0], madrid = tokenizer.encode(" Madrid", addSpecialTokens: false).ids[0]
