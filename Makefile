@@ -67,7 +67,16 @@ test: deps minilm smollm2
 	.build/release/intervene evaluate Interventions/hierarchical-equality-das --data Experiments/data/hierarchical-equality-left.sample.jsonl \
 	  | python3 -c 'import json, sys; r = json.load(sys.stdin); print(r); sys.exit(0 if r["iia"] >= 0.95 else 1)'
 	.build/release/intervene evaluate Interventions/hierarchical-equality-das --data Makefile 2> /dev/null; test $$? -eq 2
-	@for t in $(TUTORIALS); do echo "== tutorial $$t"; out=$$(.build/release/$$t) || { echo "$$out"; echo "tutorial $$t failed"; exit 1; }; echo "$$out" | tail -n 1; done
+	.build/release/intervene sites --model $(SMOLLM2_GGUF) --json > /dev/null
+	.build/release/intervene run --model $(SMOLLM2_GGUF) --prompt "The capital of Spain is" --source "The capital of Italy is" \
+	  --site 10:block_output --pos Spain --answer " Madrid" --answer " Rome" --json \
+	  | python3 -c 'import json, sys; r = json.load(sys.stdin); print(r["before"][0]["token"], "->", r["after"][0]["token"]); sys.exit(0 if (r["before"][0]["token"], r["after"][0]["token"]) == (" Madrid", " Rome") else 1)'
+	.build/release/intervene generate --model $(SMOLLM2_GGUF) --prompt "The capital of France is" --max-tokens 3 --json \
+	  | python3 -c 'import json, sys; r = json.load(sys.stdin); print(repr(r["text"])); sys.exit(0 if r["text"].startswith(" Paris") else 1)'
+	printf 'The capital of France is\nOnce upon a time\n' > $(CACHE)/prompts.txt
+	.build/release/intervene cache --model $(SMOLLM2_GGUF) --prompts $(CACHE)/prompts.txt --sites 3:block_output,blocks.5.attn.hook_z --out $(CACHE)/acts.safetensors --json
+	.build/release/intervene run --model no/such-model --prompt x --site 0:block_output --pos 0 2> /dev/null; test $$? -eq 2
+	@for t in $(TUTORIALS); do echo "== tutorial $$t"; out=$$(SMOLLM2_GGUF=$(SMOLLM2_GGUF) .build/release/$$t) || { echo "$$out"; echo "tutorial $$t failed"; exit 1; }; echo "$$out" | tail -n 1; done
 
 bench: deps
 	$(SWIFT) build -c release --product intervene-bench

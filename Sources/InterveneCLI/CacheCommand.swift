@@ -15,6 +15,7 @@ struct CacheCommand: ParsableCommand {
     )
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var output: OutputOptions
 
     @Option(help: "A file of prompts, one per line.")
     var prompts: String
@@ -25,13 +26,23 @@ struct CacheCommand: ParsableCommand {
     @Option(help: "The safetensors file to write.")
     var out: String
 
+    func validate() throws {
+        guard !sites.split(separator: ",").allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) else {
+            throw ValidationError("--sites needs at least one site")
+        }
+    }
+
     func run() throws {
         do {
-            let loaded = try modelOptions.load()
+            let loaded = try modelOptions.load(quiet: output.json)
             let texts = try ActivationExport.prompts(fromFile: prompts)
             let names = sites.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             try ActivationExport.write(model: loaded.model, tokenizer: try loaded.requireTokenizer(), prompts: texts, sites: names, to: out)
-            print("wrote \(texts.count) prompts × \(names.count) sites to \(out)")
+            if output.json {
+                try printJSON(["prompts": texts.count, "sites": names, "file": out])
+            } else {
+                print("wrote \(texts.count) prompts × \(names.count) sites to \(out)")
+            }
         } catch {
             throw fail(error)
         }

@@ -11,7 +11,8 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate",
         abstract: "Report the interchange-intervention accuracy (and loss) of a bundle on a dataset.",
         discussion: """
-        --model is a checkpoint folder (config.json + safetensors) or "bundle" to use the model the bundle names.
+        --model is a checkpoint folder (config.json + safetensors), a .gguf file, a Hugging Face repo id in the local
+        cache, or "bundle" to use the model the bundle names. Text in the data is tokenized with the model's tokenizer.
         --data is builtin:hierarchical_equality[:left_equality|right_equality], or a .jsonl file with one
         {"base", "source", "positions", "source_positions"?, "label"} object per line.
         """
@@ -20,7 +21,7 @@ struct EvaluateCommand: ParsableCommand {
     @Argument(help: "The bundle directory.")
     var bundle: String
 
-    @Option(help: "Model checkpoint folder, or \"bundle\" for the bundle's own model source.")
+    @Option(help: "Model (checkpoint folder, .gguf file or repo id), or \"bundle\" for the bundle's own model source.")
     var model: String = "bundle"
 
     @Option(help: "Evaluation data: builtin:hierarchical_equality:left_equality, or a .jsonl file of examples.")
@@ -53,13 +54,15 @@ struct EvaluateCommand: ParsableCommand {
         do {
             let manifest = try InterventionBundle.manifest(at: bundle)
             let folder = model == "bundle" ? manifest.modelSource : model
-            let loadedModel = try ModelLoader.load(folder: folder)
+            let loaded = try ModelLoader.load(named: folder)
+            let loadedModel = loaded.model
             let intervenable = try InterventionBundle.load(from: bundle, model: loadedModel)
             let collate = InterventionExample.collator(representations: intervenable.config.representations.count,
                                                        subspaces: try subspaceIds(manifest: manifest))
             let examples: [InterventionExample]
             if !data.hasPrefix("builtin:") {
-                examples = try InterventionExample.load(jsonl: data, classes: InterventionExample.labelClasses(of: loadedModel))
+                examples = try InterventionExample.load(jsonl: data, classes: InterventionExample.labelClasses(of: loadedModel),
+                                                        tokenizer: loaded.tokenizer)
             } else {
                 let parts = data.split(separator: ":").map(String.init)
                 guard parts.count >= 2, parts[1] == "hierarchical_equality" else {

@@ -46,4 +46,18 @@ import Tensors
         #expect("\(error)".hasPrefix("cannot find org/absent at revision main in the Hugging Face cache; searched: \(root)/models--org--absent/refs/main"))
         #expect(throws: ModelError.self) { try HuggingFaceCache.snapshot("not a repo", environment: env) }
     }
+
+    @Test func locationsParseAndLoad() throws {
+        let (root, commit) = try cache()
+        let snapshot = root + "/models--org--tiny/snapshots/" + commit
+        #expect(try ModelLocation(parsing: snapshot) == .folder(snapshot))
+        #expect(try ModelLocation(parsing: "org/tiny@v1.0") == .huggingFace(repo: "org/tiny", revision: "v1.0"))
+        #expect(throws: ModelError.self) { try ModelLocation(parsing: snapshot + "/config.json") }
+        #expect(throws: ModelError.self) { try ModelLocation(parsing: "./nowhere/at/all") }
+        let loaded = try ModelLoader.load(.folder(snapshot))
+        #expect(loaded.model.modelType == "gpt2" && loaded.tokenizer == nil && loaded.peakMemoryMiB > 0)
+        let input = ModelInput.tokens(ids([[1, 2, 3]]))
+        #expect(maxDifference(try loaded.model(input).logits, try tinyGPT2()(input).logits) == 0)
+        #expect(throws: ModelError.self) { try loaded.requireTokenizer() }
+    }
 }
