@@ -36,6 +36,7 @@ extension ModelLoader {
         let start = Date()
         switch location {
         case .folder(let folder):
+            if let gguf = try singleGGUF(in: folder) { return try GGUFModelLoader.load(path: gguf, registry: registry, started: start) }
             let (model, report) = try load(folder: folder, strict: strict, registry: registry)
             let tokenizer = try tokenizer(inFolder: folder)
             return LoadedModel(model: model, tokenizer: tokenizer, report: report, source: folder,
@@ -50,6 +51,17 @@ extension ModelLoader {
     /// Parses `text` (see `ModelLocation(parsing:)`) and loads the model.
     public static func load(named text: String, strict: Bool = true) throws -> LoadedModel {
         try load(try ModelLocation(parsing: text), strict: strict)
+    }
+
+    /// The one .gguf file of a folder without config.json (a Hugging Face snapshot of a GGUF
+    /// repo); nil when the folder has config.json; an error naming the files when it has several.
+    static func singleGGUF(in folder: String) throws -> String? {
+        guard !FileManager.default.fileExists(atPath: folder + "/config.json") else { return nil }
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.lowercased().hasSuffix(".gguf") }.sorted()
+        guard files.count <= 1 else {
+            throw ModelError.invalidInput("\(folder) holds several GGUF files (\(files.joined(separator: ", "))) and no config.json; give the file's path")
+        }
+        return files.first.map { folder + "/" + $0 }
     }
 
     /// tokenizer.json in `folder`, if there is one.
