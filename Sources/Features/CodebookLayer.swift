@@ -122,9 +122,9 @@ public final class CodebookLayer: SiteLayer {
     }
 
     /// (1/k) Σ_j C[ids_j] per row, (N, D), differentiable in C; −1 slots contribute 0.
-    func meanOfCodes(_ ids: [Int], rows: Int) -> Tensor {
+    func meanOfCodes(_ ids: [Int], rows: Int, table: Tensor? = nil) -> Tensor {
         let safe = IndexTensor(shape: [rows, k], values: ids.map { Swift.max($0, 0) })
-        let gathered = Tensor.embedding(codes.value, ids: safe)
+        let gathered = Tensor.embedding(table ?? codes.value, ids: safe)
         let weights = Tensor(shape: [rows, k, 1], values: ids.map { $0 < 0 ? 0 : 1 / Float(k) })
         return (gathered * weights).sum(axis: 1)
     }
@@ -141,10 +141,10 @@ public final class CodebookLayer: SiteLayer {
     func auxiliaryLosses(codesMean: Tensor, normalized xn: Tensor) -> [String: Tensor] {
         var losses: [String: Tensor] = [:]
         let rows = Float(xn.shape[0])
-        if objective.hasCodebookMSE && codesMean.requiresGrad {
+        if objective.hasCodebookMSE {
             losses[CodebookObjective.codebookMSELossName] = (codesMean - xn.detached()).square().sum() / rows
         }
-        if let beta = objective.commitmentBeta, xn.requiresGrad {
+        if let beta = objective.commitmentBeta {
             losses[CodebookObjective.commitmentLossName] = (xn - codesMean.detached()).square().sum() * beta
         }
         return losses
