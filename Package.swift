@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Intervene", targets: ["Intervene"]),
         .library(name: "CausalAbstraction", targets: ["CausalAbstraction"]),
+        .library(name: "Features", targets: ["Features"]),
         .executable(name: "intervene", targets: ["InterveneCLI"]),
         .executable(name: "intervene-bench", targets: ["InterveneBench"]),
     ],
@@ -25,6 +26,7 @@ let package = Package(
         .target(name: "Models", dependencies: ["Tensors"]),
         .target(name: "Intervene", dependencies: ["Tensors", "Models"]),
         .target(name: "CausalAbstraction", dependencies: ["Intervene", "Models", "Tensors"]),
+        .target(name: "Features", dependencies: ["Intervene", "Models", "Tensors"]),
         .executableTarget(name: "InterveneCLI", dependencies: [
             "CausalAbstraction", "Intervene", "Models", "Tensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -42,7 +44,8 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors"]),
         .testTarget(name: "InterveneTests", dependencies: ["Intervene", "Models", "Tensors"]),
         .testTarget(name: "CausalAbstractionTests", dependencies: ["CausalAbstraction", "Intervene", "Models", "Tensors"]),
-        .testTarget(name: "GoldenTests", dependencies: ["Intervene", "Models", "Tensors"]),
+        .testTarget(name: "FeaturesTests", dependencies: ["Features", "Intervene", "Models", "Tensors"]),
+        .testTarget(name: "GoldenTests", dependencies: ["Features", "Intervene", "Models", "Tensors"]),
         // Uses the public API only (no @testable import): what a user outside the package can do.
         .testTarget(name: "PublicAPITests", dependencies: ["Intervene", "Models", "Tensors"]),
     ],

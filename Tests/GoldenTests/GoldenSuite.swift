@@ -96,6 +96,7 @@ enum GoldenRunner {
         case "minilm-golden/v1": return MiniLMGoldenCases(data).runAll()
         case "bpe-golden/v1": return BPEGoldenCases(data).runAll()
         case "gguf-quants/v1": return GGUFQuantCases(data).runAll()
+        case "codebook-golden/v1": return CodebookGoldenCases(data).runAll()
         default:
             let reason = LaterCapabilities.manifestFormats[data.format].map { "needs \($0)" }
                 ?? "manifest format '\(data.format)' is not known to this suite"

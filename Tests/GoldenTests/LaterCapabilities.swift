@@ -12,9 +12,7 @@ enum LaterCapabilities {
     ]
 
     /// Manifest formats whose runner a later issue adds.
-    static let manifestFormats: [String: String] = [
-        "codebook-golden/v1": "codebook layers and models (codebook features issue)",
-    ]
+    static let manifestFormats: [String: String] = [:]
 
     /// Throws `GoldenSkip` when the case uses an intervention type that is not registered yet.
     static func checkInterventions(_ c: JSONValue) throws {
