@@ -136,9 +136,7 @@ public final class CodebookModel {
     public func forward(_ ids: IndexTensor) throws -> CodebookModelOutput {
         for (_, layer) in codebooks { layer.clearLastSnap() }
         for entry in entries { (entry.layer as? GroupCodebookLayer)?.clearLastSnap() }
-        // An empty registry beside the insertions keeps the pass from stopping early: on their
-        // own, SiteInsertions report that nothing after any layer is needed.
-        let logits = try model.forward(.tokens(ids), options: ForwardOptions(hooks: HookRegistry())).logits
+        let logits = try model.forward(.tokens(ids), options: ForwardOptions()).logits
         var codes: [String: IndexTensor] = [:]
         for (name, layer) in codebooks { if let c = layer.lastSnap?.codes { codes[name] = c } }
         var losses: [String: Tensor] = [:]

@@ -44,6 +44,8 @@ final class Scale: SiteLayer {
         #expect(maxDifference(output.logits, expected) < 1e-6)
         #expect(maxDifference(cache[site]!, reference[site]!) < 1e-6)
         #expect(maxDifference(output.logits, plain) > 1e-3)
+        // A plain call (the inserted layer is the only hook) runs the whole model.
+        #expect(maxDifference(try model(input).logits, expected) < 1e-6)
         // Its parameter gets a gradient; the frozen model's do not.
         model.freeze()
         scale.scale.isTrainable = true

@@ -42,9 +42,12 @@ public final class SiteInsertions: ActivationHooks {
         byPoint[TapPoint(layer: resolved.layer, tap: spec.tap), default: []].append(entry)
     }
 
-    /// Removes every layer inserted at `site` (all sites when nil).
+    /// Removes every layer inserted at `site` (all sites when nil; negative layers count from
+    /// the end).
     public func remove(at site: Site? = nil) {
-        entries.removeAll { site == nil || $0.site == site }
+        let resolved = site.flatMap { try? table.resolved($0) }
+        guard site == nil || resolved != nil else { return }
+        entries.removeAll { resolved == nil || $0.site == resolved }
         byPoint = Dictionary(grouping: entries) { TapPoint(layer: $0.site.layer, tap: $0.spec.tap) }
     }
 
@@ -61,8 +64,9 @@ public final class SiteInsertions: ActivationHooks {
         }
     }
 
-    /// Inserted layers never keep a pass from stopping early.
-    public func canStop(afterLayer layer: Int) -> Bool { true }
+    /// Inserted layers are part of the model: on their own they never let a pass stop early
+    /// (in a chain with other hooks, those decide; see `wrapping`).
+    public func canStop(afterLayer layer: Int) -> Bool { false }
 
     /// The inserted layers as children ("insertions.L3.block_output.codebook").
     public var children: [(name: String, module: any Module)] {
@@ -73,7 +77,7 @@ public final class SiteInsertions: ActivationHooks {
     func wrapping(_ options: ForwardOptions) -> ForwardOptions {
         guard !entries.isEmpty && enabled else { return options }
         var copy = options
-        copy.hooks = options.hooks.map { HookChain([self, $0]) } ?? self
+        copy.hooks = options.hooks.map { HookChain([self, $0], stopDeciders: [$0]) } ?? self
         return copy
     }
 }
