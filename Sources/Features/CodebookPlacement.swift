@@ -6,9 +6,9 @@ import Models
 /// | `codebook_at` | site | width |
 /// |---|---|---|
 /// | `transformer_block` | `block_output` (hook_resid_post) | D |
-/// | `mlp` | `mlp_output` (hook_mlp_out, before the residual add) | D |
+/// | `mlp` | `mlp_output` (before the residual add; hook_mlp_out where no post-norm follows) | D |
 /// | `mlp_mid` | `mlp_activation` (the MLP's hidden activation, act(·)) | I |
-/// | `attn` | `attention_output` (hook_attn_out) | D |
+/// | `attn` | `attention_output` (hook_attn_out where no post-norm follows) | D |
 /// | `attn_preproj` | `attention_value_output` (the merged heads before the output projection; with groups = heads, one codebook per head, the same as `attn.hook_z`) | H·d |
 /// | `qkv` | `query_output`, `key_output`, `value_output` (before rotary), one group codebook each | H·d, K·d, K·d |
 ///

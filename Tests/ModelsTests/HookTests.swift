@@ -108,7 +108,7 @@ final class ToyModel: HookableModel {
     @Test func transformerLensNamesParse() throws {
         #expect(try Site(parsing: "blocks.3.hook_resid_post") == Site(layer: 3, component: .blockOutput))
         #expect(try Site(parsing: "blocks.0.attn.hook_z") == Site(layer: 0, component: .tlZ))
-        #expect(try Site(parsing: "blocks.2.hook_mlp_out") == Site(layer: 2, component: .mlpOutput))
+        #expect(try Site(parsing: "blocks.2.hook_mlp_out") == Site(layer: 2, component: .tlMLPOut))
         #expect(try Site(parsing: "L1.block_input") == Site(layer: 1, component: .blockInput))
         #expect(throws: SiteError.self) { try Site(parsing: "blocks.x.hook_resid_post") }
         #expect(throws: SiteError.self) { try Site(parsing: "blocks.1.nothing") }

@@ -47,6 +47,24 @@ import Tensors
         #expect(maxDifference(output.logits, try model(input).logits) < 1e-5)
     }
 
+    /// Gemma 2: hook_attn_out / hook_mlp_out are what is added to the residual stream, after the
+    /// post-norms; pyvene's attention_output / mlp_output are the sub-blocks' outputs before them.
+    @Test func sandwichResidualHooksFollowThePostNorms() throws {
+        let json = """
+        {"model_type": "gemma2", "vocab_size": 30, "max_position_embeddings": 16, "hidden_size": 8, "num_hidden_layers": 1,
+         "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 4, "intermediate_size": 12, "sliding_window": 4}
+        """
+        let model = try GemmaFamilies.gemma2.model(ModelConfig(json: try JSONValue.parse(json).objectValue!))
+        model.initializeRandomly(seed: 5, std: 0.3)
+        let names = ["blocks.0.hook_resid_pre", "blocks.0.hook_attn_out", "blocks.0.hook_resid_mid", "blocks.0.hook_mlp_out",
+                     "blocks.0.hook_resid_post", "0:attention_output"]
+        let sites = try names.map(site)
+        let (_, cache) = try model.runWithCache(.tokens(ids([[1, 2, 3]])), sites: sites)
+        #expect(maxDifference(cache[sites[0]]! + cache[sites[1]]!, cache[sites[2]]!) < 1e-6)
+        #expect(maxDifference(cache[sites[2]]! + cache[sites[3]]!, cache[sites[4]]!) < 1e-6)
+        #expect(maxDifference(cache[sites[1]]!, cache[sites[5]]!) > 1e-3)
+    }
+
     @Test func gatedMLPPostIsTheProduct() throws {
         let model = try tinyLlama()
         let input = ModelInput.tokens(ids([[1, 2, 3, 4]]))
@@ -87,7 +105,7 @@ import Tensors
             func shifted(_ eps: Float) throws -> Float {
                 let hooks = HookRegistry()
                 hooks.add(layer: s.layer, tap: spec.tap) { activation, _ in
-                    activation = activation + SiteViews.unview(direction * eps, spec.view, like: activation)
+                    activation = SiteViews.replacing(in: activation, spec.view, with: SiteViews.view(activation, spec.view) + direction * eps)
                 }
                 var options = ForwardOptions()
                 options.hooks = hooks

@@ -126,6 +126,25 @@ import Testing
         }
     }
 
+    /// Soft-capped scores (Gemma 2), a sliding window, grouped-query heads; probabilities and the
+    /// separate scores op (whose masked entries pass no gradient).
+    @Test func attentionWithSoftCapAndWindow() {
+        let q = random([2, 5, 4], seed: 7), k = random([2, 5, 2], seed: 8)
+        let mask = AttentionMask(causal: true, window: 2)
+        checkGradients([q, k]) { t in
+            Attention.probabilities(query: t[0], key: t[1], heads: 2, kvHeads: 1, scale: 0.9, mask: mask, softCap: 1.5)
+        }
+        checkGradients([q, k]) { t in
+            // Masked entries are −∞; the finite ones carry the gradient.
+            let s = Attention.scores(query: t[0], key: t[1], heads: 2, kvHeads: 1, scale: 0.9, mask: mask, softCap: 1.5)
+            return Tensor.where(s.greaterOrEqualMask(Tensor.full(s.shape, -1e30)), s, Tensor.zeros(s.shape))
+        }
+        // The window: query 4 sees keys 3 and 4 only.
+        let p = Attention.probabilities(query: q, key: k, heads: 2, kvHeads: 1, scale: 0.9, mask: mask)
+        #expect(p[0, 0, 4, 2] == 0 && p[0, 0, 4, 3] > 0 && p[0, 0, 4, 4] > 0)
+        #expect(abs(p.sum(axis: -1).mean().item - 1) < 1e-5)
+    }
+
     @Test func attentionOnStridedThirdsOfAFusedProjection() {
         // q, k and v as views into one (B, S, 3·d) tensor, as GPT-2's c_attn output is used.
         let fused = random([2, 3, 12], seed: 4)

@@ -12,6 +12,7 @@ extension DecoderConfig {
                                ("contextLength", contextLength)] where value < 1 {
             throw fail(field, value, "an integer ≥ 1")
         }
+        try checkSize(fail)
         guard heads % kvHeads == 0 else { throw fail("kvHeads", kvHeads, "a divisor of heads (\(heads))") }
         if projection == .fusedPerHead && kvHeads != heads {
             throw fail("kvHeads", kvHeads, "equal to heads (\(heads)) with the per-head fused projection")
@@ -37,6 +38,27 @@ extension DecoderConfig {
         if case .inverseSquareRoot(let s) = attention.queryScale, !(s > 0 && s.isFinite) {
             throw fail("attention.queryScale", s, "a finite number > 0")
         }
+    }
+
+    /// Every weight matrix's element count, overflow-checked, and their sum below 2³⁶ (256 GiB of
+    /// Float32): a config with absurd sizes is refused before anything is allocated.
+    private func checkSize(_ fail: (String, Any, String) -> ModelError) throws {
+        func product(_ a: Int, _ b: Int) -> Int? {
+            let (p, overflow) = a.multipliedReportingOverflow(by: b)
+            return overflow ? nil : p
+        }
+        let limit = 1 << 36
+        guard let qw = product(heads, headDim), let kvw = product(kvHeads, headDim), qw < limit, kvw < limit else {
+            throw fail("size", "\(heads) heads × \(headDim)", "fewer than 2^36 parameters")
+        }
+        let perLayer = [product(width, qw + 2 * kvw), product(qw, width), product(width, intermediate).flatMap { product($0, 3) }]
+        let matrices = [product(vocabularySize, width), product(contextLength, width)] + perLayer.map { $0.flatMap { product($0, layers) } }
+        var total = 0
+        for m in matrices {
+            guard let m, m < limit else { throw fail("size", "\(vocabularySize) × \(width) × \(layers) layers", "fewer than 2^36 parameters") }
+            total += m
+        }
+        guard total < limit else { throw fail("size", "\(total) parameters", "fewer than 2^36 parameters") }
     }
 
     private func validate(_ scaling: RopeScaling, _ fail: (String, Any, String) -> ModelError) throws {

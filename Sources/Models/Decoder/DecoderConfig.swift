@@ -60,7 +60,7 @@ public struct DecoderConfig: Sendable, Equatable {
         self.layers = layers
         self.heads = heads
         self.kvHeads = kvHeads ?? heads
-        self.headDim = headDim ?? width / heads
+        self.headDim = headDim ?? (heads > 0 ? width / heads : 0)  // 0 fails validate()
         self.intermediate = intermediate
         self.contextLength = contextLength
         self.norm = norm

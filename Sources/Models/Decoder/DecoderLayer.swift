@@ -91,7 +91,9 @@ public final class DecoderLayer: Module {
         let context = try core(layer: l, query: q, key: k, value: v, options: pass.options)
         var out = try pass.isActive(l, .headResult) ? attention.outputByHead(context, layer: l, pass: pass) : attention.output(context)
         try pass.hooks(l, .attentionOutput, &out)
-        return postAttentionNorm.map { $0(out) } ?? out
+        var added = postAttentionNorm.map { $0(out) } ?? out
+        try pass.hooks(l, .tlAttentionOut, &added)
+        return added
     }
 
     /// mlp(n₂(x)), post-normed in the sandwich form.
@@ -100,7 +102,9 @@ public final class DecoderLayer: Module {
         try pass.hooks(l, .mlpInput, &m)
         var out = try mlp(m) { tap, activation in try pass.hooks(l, tap, &activation) }
         try pass.hooks(l, .mlpOutput, &out)
-        return postMLPNorm.map { $0(out) } ?? out
+        var added = postMLPNorm.map { $0(out) } ?? out
+        try pass.hooks(l, .tlMLPOut, &added)
+        return added
     }
 
     /// The norms under their checkpoint names, and the attention and MLP parts (whose own

@@ -35,13 +35,15 @@ extension DecoderConfig {
             SiteSpec(component: .tlZ, tap: .attentionValueOutput, view: .positionHeads(heads), unitDimension: qw, shape: "[B, S, H, d]"),
             SiteSpec(component: .headResult, unitDimension: d, shape: "[B, H, S, D]"),
             SiteSpec(component: .tlResult, tap: .headResult, view: .positionMajor, unitDimension: d, shape: "[B, S, H, D]"),
-            SiteSpec(component: .attentionOutput, unitDimension: d, shape: "[B, S, D] (hook_attn_out)"),
+            SiteSpec(component: .attentionOutput, unitDimension: d, shape: "[B, S, D]"),
+            SiteSpec(component: .tlAttentionOut, unitDimension: d, shape: "[B, S, D] added to the residual stream"),
             // MLP.
             SiteSpec(component: .mlpInput, unitDimension: d, shape: "[B, S, D] (ln2.hook_normalized)"),
             SiteSpec(component: .mlpPreActivation, unitDimension: intermediate, shape: "[B, S, I]"),
             SiteSpec(component: .mlpActivation, unitDimension: intermediate, shape: "[B, S, I] act(pre)"),
             SiteSpec(component: .mlpPostActivation, unitDimension: intermediate, shape: "[B, S, I]"),
-            SiteSpec(component: .mlpOutput, unitDimension: d, shape: "[B, S, D] (hook_mlp_out)"),
+            SiteSpec(component: .mlpOutput, unitDimension: d, shape: "[B, S, D]"),
+            SiteSpec(component: .tlMLPOut, unitDimension: d, shape: "[B, S, D] added to the residual stream"),
         ]
         if positions == .learned {
             specs.append(SiteSpec(component: .positionEmbedding, unitDimension: d, layers: .first, shape: "[B, S, D]"))

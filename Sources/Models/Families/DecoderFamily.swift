@@ -74,8 +74,9 @@ extension ModelConfig {
         case "default": return .none
         case "linear": return .linear(factor: try sub.float("factor", minimum: 1))
         case "dynamic":
-            let original = try sub.optionalInt("original_max_position_embeddings") ?? int("max_position_embeddings")
-            return .dynamic(factor: try sub.float("factor", minimum: 1), originalMaxPositions: original)
+            // transformers 4.51 grows the base past max_position_embeddings (it ignores
+            // rope_scaling.original_max_position_embeddings for this type).
+            return .dynamic(factor: try sub.float("factor", minimum: 1), originalMaxPositions: try int("max_position_embeddings"))
         case "llama3":
             let low = try sub.float("low_freq_factor", minimum: 0), high = try sub.float("high_freq_factor", minimum: 0)
             guard high > low else { throw sub.fail("high_freq_factor", object["high_freq_factor"], "a number > low_freq_factor (\(low))") }
@@ -93,10 +94,13 @@ extension ModelConfig {
     }
 
     /// Number of query heads, key/value heads and the head width, checked against each other.
-    func headShape(width: Int, heads: Int, kvField: String = "num_key_value_heads") throws -> (kvHeads: Int, headDim: Int) {
+    /// `defaultHeadDim` is the family's default for an absent `head_dim` (Gemma: 256); nil:
+    /// hidden_size / num_attention_heads.
+    func headShape(width: Int, heads: Int, kvField: String = "num_key_value_heads",
+                   defaultHeadDim: Int? = nil) throws -> (kvHeads: Int, headDim: Int) {
         let kvHeads = try optionalInt(kvField) ?? heads
         try requireDivisor(kvField, kvHeads, of: "num_attention_heads", heads)
-        if let headDim = try optionalInt("head_dim") { return (kvHeads, headDim) }
+        if let headDim = try optionalInt("head_dim") ?? (json["head_dim"] == nil ? defaultHeadDim : nil) { return (kvHeads, headDim) }
         try requireDivisor("num_attention_heads", heads, of: "hidden_size", width)
         return (kvHeads, width / heads)
     }

@@ -13,7 +13,9 @@ public enum LlamaFamilies {
     /// Mistral: Llama with a sliding window on every layer (`sliding_window`, null for none).
     public static let mistral = DecoderFamily(modelType: "mistral", keyMap: .llamaStyle()) { c in
         var d = try config(c, modelType: "mistral", bias: .none)
-        d.attention.windows = try c.windowOnEveryLayer("sliding_window", layers: d.layers)
+        // transformers' default window is 4096 when the key is absent; null means none.
+        d.attention.windows = c.json["sliding_window"] == nil ? Array(repeating: 4096, count: d.layers)
+            : try c.windowOnEveryLayer("sliding_window", layers: d.layers)
         return d
     }
 
@@ -23,8 +25,9 @@ public enum LlamaFamilies {
     public static let qwen2 = DecoderFamily(modelType: "qwen2", keyMap: .llamaStyle()) { c in
         var d = try config(c, modelType: "qwen2",
                            bias: ProjectionBias(query: true, key: true, value: true, output: false, mlpIn: false, mlpOut: false))
-        if try c.bool("use_sliding_window", default: false), let window = try c.optionalInt("sliding_window") {
-            let first = try c.optionalInt("max_window_layers", minimum: 0) ?? 0
+        if try c.bool("use_sliding_window", default: false),
+           let window = c.json["sliding_window"] == nil ? 4096 : try c.optionalInt("sliding_window") {
+            let first = try c.optionalInt("max_window_layers", minimum: 0) ?? 28
             d.attention.windows = (0..<d.layers).map { $0 >= first ? window : nil }
         }
         return d
@@ -41,9 +44,9 @@ public enum LlamaFamilies {
     }
 
     /// The options every family of this layout reads the same way.
-    static func config(_ c: ModelConfig, modelType: String, bias: ProjectionBias) throws -> DecoderConfig {
+    static func config(_ c: ModelConfig, modelType: String, bias: ProjectionBias, defaultHeadDim: Int? = nil) throws -> DecoderConfig {
         let width = try c.int("hidden_size"), heads = try c.int("num_attention_heads")
-        let (kvHeads, headDim) = try c.headShape(width: width, heads: heads)
+        let (kvHeads, headDim) = try c.headShape(width: width, heads: heads, defaultHeadDim: defaultHeadDim)
         return DecoderConfig(
             modelType: modelType, vocabularySize: try c.int("vocab_size"), width: width, layers: try c.int("num_hidden_layers"),
             heads: heads, kvHeads: kvHeads, headDim: headDim, intermediate: try c.int("intermediate_size"),
@@ -60,20 +63,24 @@ public enum LlamaFamilies {
 public enum GemmaFamilies {
     /// Gemma (`GemmaForCausalLM`). transformers 4.51 reads the activation from `hidden_act` only.
     public static let gemma = DecoderFamily(modelType: "gemma", keyMap: .llamaStyle()) { c in
-        var d = try LlamaFamilies.config(c, modelType: "gemma", bias: .attention(try c.bool("attention_bias", default: false), mlp: false))
+        var d = try LlamaFamilies.config(c, modelType: "gemma", bias: .attention(try c.bool("attention_bias", default: false), mlp: false),
+                                         defaultHeadDim: 256)
         d.mlp = .gated(try c.activation("hidden_act", default: .geluPytorchTanh))
         return try gemmaCommon(d, c)
     }
 
     /// Gemma 2 (`Gemma2ForCausalLM`).
     public static let gemma2 = DecoderFamily(modelType: "gemma2", keyMap: gemma2Keys) { c in
-        var d = try LlamaFamilies.config(c, modelType: "gemma2", bias: .attention(try c.bool("attention_bias", default: false), mlp: false))
+        var d = try LlamaFamilies.config(c, modelType: "gemma2", bias: .attention(try c.bool("attention_bias", default: false), mlp: false),
+                                         defaultHeadDim: 256)
         d.mlp = .gated(try c.activation("hidden_activation", default: .geluPytorchTanh))
         d.residual = .sandwich
-        d.attention.queryScale = .inverseSquareRoot(try c.optionalPositiveFloat("query_pre_attn_scalar") ?? Float(d.headDim))
-        d.attention.logitSoftCap = try c.optionalPositiveFloat("attn_logit_softcapping")
-        d.finalLogitSoftCap = try c.optionalPositiveFloat("final_logit_softcapping")
-        if let window = try c.optionalInt("sliding_window") {
+        // Absent keys take transformers' Gemma2Config defaults; explicit nulls switch a feature off.
+        func absent(_ key: String) -> Bool { c.json[key] == nil }
+        d.attention.queryScale = .inverseSquareRoot(absent("query_pre_attn_scalar") ? 256 : try c.optionalPositiveFloat("query_pre_attn_scalar") ?? Float(d.headDim))
+        d.attention.logitSoftCap = absent("attn_logit_softcapping") ? 50 : try c.optionalPositiveFloat("attn_logit_softcapping")
+        d.finalLogitSoftCap = absent("final_logit_softcapping") ? 30 : try c.optionalPositiveFloat("final_logit_softcapping")
+        if let window = absent("sliding_window") ? 4096 : try c.optionalInt("sliding_window") {
             d.attention.windows = (0..<d.layers).map { $0 % 2 == 0 ? window : nil }
         }
         return try gemmaCommon(d, c)

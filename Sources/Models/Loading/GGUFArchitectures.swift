@@ -25,14 +25,14 @@ struct GGUFArchitecture {
     func config(_ m: GGUFMetadataReader, vocabulary: Int) throws -> DecoderConfig {
         let width = try m.int("embedding_length"), heads = try m.int("attention.head_count")
         let kvHeads = try m.optionalInt("attention.head_count_kv") ?? heads
-        guard heads % kvHeads == 0 else { throw m.fail(m.full("attention.head_count_kv"), .uint32(UInt32(kvHeads)), "a divisor of attention.head_count (\(heads))") }
+        guard heads % kvHeads == 0 else { throw m.fail(m.full("attention.head_count_kv"), .int64(Int64(kvHeads)), "a divisor of attention.head_count (\(heads))") }
         let headDim = try m.optionalInt("attention.key_length") ?? width / heads
         if try m.optionalInt("attention.key_length") == nil, width % heads != 0 {
-            throw m.fail(m.full("attention.head_count"), .uint32(UInt32(heads)), "a divisor of embedding_length (\(width))")
+            throw m.fail(m.full("attention.head_count"), .int64(Int64(heads)), "a divisor of embedding_length (\(width))")
         }
         let rotaryDims = try m.optionalInt("rope.dimension_count") ?? headDim
         guard rotaryDims % 2 == 0, rotaryDims <= headDim else {
-            throw m.fail(m.full("rope.dimension_count"), .uint32(UInt32(rotaryDims)), "an even number ≤ the head width \(headDim)")
+            throw m.fail(m.full("rope.dimension_count"), .int64(Int64(rotaryDims)), "an even number ≤ the head width \(headDim)")
         }
         let theta = try m.optionalFloat("rope.freq_base", minimum: 1) ?? 10_000
         let epsilon = try m.optionalFloat("attention.layer_norm_rms_epsilon", minimum: 0) ?? 1e-5
@@ -53,6 +53,9 @@ struct GGUFArchitecture {
             d.mlp = .gated(.geluPytorchTanh)
             if name == "gemma2" {
                 d.residual = .sandwich
+                // llama.cpp scales queries by 1/√head_dim, except for the 46-layer 27B model,
+                // whose query_pre_attn_scalar is hidden_size / heads.
+                d.attention.queryScale = .inverseSquareRoot(Float(layers == 46 ? width / heads : headDim))
                 d.attention.logitSoftCap = try m.optionalFloat("attn_logit_softcapping", minimum: .leastNonzeroMagnitude)
                 d.finalLogitSoftCap = try m.optionalFloat("final_logit_softcapping", minimum: .leastNonzeroMagnitude)
                 if let window = try m.optionalInt("attention.sliding_window") {
@@ -101,9 +104,12 @@ struct GGUFArchitecture {
     /// permuted them (within each head, row h·hd + c·hd/2 + i ← h·hd + 2i + c), Gemma norms − 1.
     func transform(_ t: Tensor, key: String, config: DecoderConfig) -> Tensor {
         if normsStoredPlusOne && key.hasSuffix("norm.weight") { return t - 1 }
-        guard permutesQueryKey, key.hasSuffix("self_attn.q_proj.weight") || key.hasSuffix("self_attn.k_proj.weight") else { return t }
-        let heads = key.hasSuffix("q_proj.weight") ? config.heads : config.kvHeads
-        let hd = config.headDim, columns = t.shape[1]
-        return t.reshaped([heads, hd / 2, 2, columns]).permuted([0, 2, 1, 3]).contiguous().reshaped([heads * hd, columns])
+        let isQuery = key.hasSuffix("self_attn.q_proj.weight") || key.hasSuffix("self_attn.q_proj.bias")
+        let isKey = key.hasSuffix("self_attn.k_proj.weight") || key.hasSuffix("self_attn.k_proj.bias")
+        guard permutesQueryKey, isQuery || isKey else { return t }
+        // Weights and biases alike: the converter permutes q and k rows (and their biases).
+        let heads = isQuery ? config.heads : config.kvHeads
+        let hd = config.headDim, columns = t.rank == 2 ? t.shape[1] : 1
+        return t.reshaped([heads, hd / 2, 2, columns]).permuted([0, 2, 1, 3]).contiguous().reshaped(t.shape)
     }
 }

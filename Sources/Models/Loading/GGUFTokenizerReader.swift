@@ -14,7 +14,12 @@ enum GGUFTokenizerReader {
         metadata.pre = try m.optionalString("tokenizer.ggml.pre")
         metadata.merges = try m.strings("tokenizer.ggml.merges") ?? []
         metadata.scores = try m.numbers("tokenizer.ggml.scores")?.map { Float($0) }
-        metadata.tokenTypes = try m.numbers("tokenizer.ggml.token_type")?.map { Int($0) }
+        metadata.tokenTypes = try m.numbers("tokenizer.ggml.token_type")?.map { value in
+            guard let type = Int(exactly: value) else {
+                throw m.fail("tokenizer.ggml.token_type", .float64(value), "an array of integer token types (1 normal … 6 byte)")
+            }
+            return type
+        }
         metadata.bosId = try m.optionalInt("tokenizer.ggml.bos_token_id", minimum: 0)
         metadata.eosId = try m.optionalInt("tokenizer.ggml.eos_token_id", minimum: 0)
         metadata.unknownId = try m.optionalInt("tokenizer.ggml.unknown_token_id", minimum: 0)

@@ -41,7 +41,13 @@ extension Optional where Wrapped == any ActivationHooks {
     public func callAsFunction(_ layer: Int, _ tap: Component, step: Int? = nil, _ activation: inout Tensor) throws {
         guard let hooks = self else { return }
         let point = TapPoint(layer: layer, tap: tap)
-        if hooks.isActive(point) { try hooks.visit(point, step: step, &activation) }
+        guard hooks.isActive(point) else { return }
+        let shape = activation.shape
+        try hooks.visit(point, step: step, &activation)
+        // A replacement must keep the activation's shape: the model's next step assumes it.
+        guard activation.shape == shape else {
+            throw ModelError.invalidInput("a hook at layer \(layer), \(tap.rawValue) replaced an activation of shape \(shape) by one of shape \(activation.shape)")
+        }
     }
 }
 

@@ -47,15 +47,16 @@ public enum SiteViews {
         }
     }
 
-    /// The inverse of `view`: a tensor in the component's view laid out like the tapped
-    /// activation `tap` (for a third of the last dimension, the other thirds are zeros).
-    public static func unview(_ viewed: Tensor, _ view: SiteView, like tap: Tensor) -> Tensor {
+    /// `tap` with the component's view of it replaced by `viewed` (the inverse of `view`): for a
+    /// third of the last dimension the other two thirds are kept.
+    public static func replacing(in tap: Tensor, _ view: SiteView, with viewed: Tensor) -> Tensor {
         switch view {
         case .whole:
             return viewed
         case .third(let k):
-            let zeros = Tensor.zeros(viewed.shape)
-            return Tensor.concatenate((0..<3).map { $0 == k ? viewed : zeros }, axis: viewed.rank - 1)
+            var parts = tap.chunked(3, axis: tap.rank - 1)
+            parts[k] = viewed
+            return Tensor.concatenate(parts, axis: tap.rank - 1)
         case .heads:
             return viewed.permuted([0, 2, 1, 3]).contiguous().reshaped(tap.shape)
         case .positionHeads:

@@ -72,6 +72,12 @@ public struct Component: RawRepresentable, Hashable, Codable, Sendable, Expressi
     public static let tlKey: Component = "attn.hook_k"
     public static let tlValue: Component = "attn.hook_v"
     public static let tlZ: Component = "attn.hook_z"
+    /// What the attention sub-block adds to the residual stream (TransformerLens's
+    /// `hook_attn_out`): `attention_output`, after Gemma 2's post-attention norm where there is one.
+    public static let tlAttentionOut: Component = "hook_attn_out"
+    /// What the MLP adds to the residual stream (`hook_mlp_out`): `mlp_output`, after Gemma 2's
+    /// post-feed-forward norm where there is one.
+    public static let tlMLPOut: Component = "hook_mlp_out"
     /// TransformerLens's per-head result (B, S, H, D).
     public static let tlResult: Component = "attn.hook_result"
     // Recurrent cells (one activation per time step).
@@ -113,8 +119,6 @@ public struct Site: Hashable, Codable, Sendable, CustomStringConvertible {
     public static let transformerLensAliases: [String: Component] = [
         "hook_resid_pre": .blockInput,
         "hook_resid_post": .blockOutput,
-        "hook_attn_out": .attentionOutput,
-        "hook_mlp_out": .mlpOutput,
         "ln1.hook_normalized": .attentionInput,
         "ln2.hook_normalized": .mlpInput,
         "attn.hook_pattern": .attentionWeight,

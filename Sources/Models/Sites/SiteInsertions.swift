@@ -60,7 +60,7 @@ public final class SiteInsertions: ActivationHooks {
             guard out.shape == viewed.shape else {
                 throw ModelError.invalidInput("the layer '\(entry.name)' inserted at \(entry.site) returned shape \(out.shape) for input \(viewed.shape)")
             }
-            activation = SiteViews.unview(out, entry.spec.view, like: activation)
+            activation = SiteViews.replacing(in: activation, entry.spec.view, with: out)
         }
     }
 

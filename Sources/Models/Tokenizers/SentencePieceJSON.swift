@@ -83,7 +83,11 @@ enum SentencePieceJSON {
                 throw TokenizerError.unsupported(path: path, field: field, value: "Strip(\(json["content"]?.stringValue ?? "?"), stop \(json["stop"]?.intValue ?? 0))",
                                                  supported: "Strip(' ', start n, stop 0)")
             }
-            return json["start"]?.intValue ?? 0
+            let start = json["start"]?.intValue ?? 0
+            guard (0...16).contains(start) else {
+                throw TokenizerError.malformed(path: path, field: "\(field).start", reason: "is \(start); expected 0...16 characters to strip")
+            }
+            return start
         case "Metaspace": return (json["prepend_scheme"]?.stringValue ?? "always") == "never" || json["add_prefix_space"]?.boolValue == false ? 0 : 1
         default:
             throw TokenizerError.unsupported(path: path, field: "\(field).type", value: type, supported: "Replace, ByteFallback, Fuse, Strip, Metaspace, Sequence")

@@ -38,6 +38,10 @@ public enum TokenizerLoader {
         }
     }
 
+    /// Token ids are below this (2³¹): larger ids in a file are malformed, and the vocabulary
+    /// size (largest id + 1) cannot overflow.
+    static let maximumId = 1 << 31
+
     /// Reads `path`'s added tokens (content, id, special, lstrip, rstrip).
     static func addedTokens(_ json: JSONValue, path: String) throws -> [AddedToken] {
         guard let list = json["added_tokens"], !list.isNull else { return [] }
@@ -45,8 +49,9 @@ public enum TokenizerLoader {
             throw TokenizerError.malformed(path: path, field: "added_tokens", reason: "is not an array")
         }
         return try items.enumerated().map { i, item in
-            guard let content = item["content"]?.stringValue, let id = item["id"]?.intValue else {
-                throw TokenizerError.malformed(path: path, field: "added_tokens[\(i)]", reason: "needs string 'content' and integer 'id'")
+            guard let content = item["content"]?.stringValue, let id = item["id"]?.intValue, (0..<maximumId).contains(id) else {
+                throw TokenizerError.malformed(path: path, field: "added_tokens[\(i)]",
+                                               reason: "needs string 'content' and integer 'id' in 0..<\(maximumId)")
             }
             return AddedToken(content: content, id: id, special: item["special"]?.boolValue ?? false,
                               stripsLeft: item["lstrip"]?.boolValue ?? false, stripsRight: item["rstrip"]?.boolValue ?? false)
@@ -61,8 +66,8 @@ public enum TokenizerLoader {
         var out: [String: Int] = [:]
         out.reserveCapacity(vocab.count)
         for (token, value) in vocab {
-            guard let id = value.intValue, id >= 0 else {
-                throw TokenizerError.malformed(path: path, field: "model.vocab[\(token)]", reason: "is not a non-negative integer id")
+            guard let id = value.intValue, (0..<maximumId).contains(id) else {
+                throw TokenizerError.malformed(path: path, field: "model.vocab[\(token)]", reason: "is not an integer id in 0..<\(maximumId)")
             }
             out[token] = id
         }
