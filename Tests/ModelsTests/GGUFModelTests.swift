@@ -71,4 +71,22 @@ import Tensors
         write("not a gguf file at all", to: bogus)
         #expect(throws: GGUFError.self) { try ModelLoader.load(.gguf(bogus)) }
     }
+
+    /// Random corruptions of a valid model file load or throw a typed error; none crashes.
+    @Test func corruptedModelFilesNeverCrashTheLoader() throws {
+        let (_, path) = try tinyLlamaGGUF()
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var g = RandomGenerator(seed: 11)
+        let target = temporaryFolder("gguf-fuzz") + "/corrupt.gguf"
+        for round in 0..<150 {
+            var corrupt = bytes
+            for _ in 0..<(1 + g.nextInt(below: 4)) {
+                let i = g.nextInt(below: round % 2 == 0 ? min(600, corrupt.count) : corrupt.count)
+                corrupt[i] = UInt8(g.nextInt(below: 256))
+            }
+            if round % 10 == 0 { corrupt = Array(corrupt.prefix(g.nextInt(below: corrupt.count))) }
+            try Data(corrupt).write(to: URL(fileURLWithPath: target))
+            do { _ = try ModelLoader.load(.gguf(target)) } catch is GGUFError {} catch is ModelError {} catch is TokenizerError {}
+        }
+    }
 }

@@ -45,6 +45,7 @@ import Tensors
                                               "/nonexistent-home/.cache/huggingface/hub/models--org--absent/snapshots/main"]))
         #expect("\(error)".hasPrefix("cannot find org/absent at revision main in the Hugging Face cache; searched: \(root)/models--org--absent/refs/main"))
         #expect(throws: ModelError.self) { try HuggingFaceCache.snapshot("not a repo", environment: env) }
+        #expect(HuggingFaceCache.isRepoID("gpt2") && HuggingFaceCache.isRepoID("org/name@v1") && !HuggingFaceCache.isRepoID("a/b/c"))
     }
 
     @Test func locationsParseAndLoad() throws {
@@ -54,6 +55,7 @@ import Tensors
         #expect(try ModelLocation(parsing: "org/tiny@v1.0") == .huggingFace(repo: "org/tiny", revision: "v1.0"))
         #expect(throws: ModelError.self) { try ModelLocation(parsing: snapshot + "/config.json") }
         #expect(throws: ModelError.self) { try ModelLocation(parsing: "./nowhere/at/all") }
+        #expect(try ModelLocation(parsing: "gpt2") == .huggingFace(repo: "gpt2", revision: nil))
         let loaded = try ModelLoader.load(.folder(snapshot))
         #expect(loaded.model.modelType == "gpt2" && loaded.tokenizer == nil && loaded.peakMemoryMiB > 0)
         let input = ModelInput.tokens(ids([[1, 2, 3]]))

@@ -80,7 +80,6 @@ public struct ModelConfig: @unchecked Sendable {
         return v
     }
 
-    /// A required string.
     /// Checks that `headsField` (value `heads`) divides `widthField` (value `width`).
     public func requireDivisor(_ headsField: String, _ heads: Int, of widthField: String, _ width: Int) throws {
         guard width % heads == 0 else {
@@ -95,6 +94,7 @@ public struct ModelConfig: @unchecked Sendable {
         }
     }
 
+    /// A required string.
     public func string(_ field: String) throws -> String {
         guard let v = json[field]?.stringValue else { throw fail(field, json[field], "a string") }
         return v

@@ -9,9 +9,11 @@ import Tensors
 public struct DecoderConfig: Sendable, Equatable {
     /// config.json's model_type (used in messages and site tables).
     public var modelType: String
+    /// Token ids are 0..<vocabularySize.
     public var vocabularySize: Int
     /// Residual stream width D.
     public var width: Int
+    /// Number of transformer blocks.
     public var layers: Int
     /// Query heads H.
     public var heads: Int
@@ -48,6 +50,8 @@ public struct DecoderConfig: Sendable, Equatable {
     /// The output head is the token embedding matrix.
     public var tiedHead: Bool
 
+    /// A configuration; `kvHeads` defaults to `heads` and `headDim` to width / heads. Checked
+    /// by `validate()` (and by `DecoderModel.init`).
     public init(modelType: String, vocabularySize: Int, width: Int, layers: Int, heads: Int, kvHeads: Int? = nil,
                 headDim: Int? = nil, intermediate: Int, contextLength: Int, norm: NormKind,
                 projection: ProjectionLayout = .separate, weightLayout: WeightLayout = .outputMajor,
@@ -109,9 +113,12 @@ public enum ProjectionLayout: Sendable, Equatable {
 
 /// Which linear maps have a bias.
 public struct ProjectionBias: Sendable, Equatable {
+    /// Biases of the q, k, v and attention-output projections.
     public var query, key, value, output: Bool
+    /// Biases of the MLP's input (up and gate) and output (down) projections.
     public var mlpIn, mlpOut: Bool
 
+    /// Biases switched one by one.
     public init(query: Bool, key: Bool, value: Bool, output: Bool, mlpIn: Bool, mlpOut: Bool) {
         self.query = query
         self.key = key
@@ -149,6 +156,7 @@ public struct RotaryOptions: Sendable, Equatable {
     /// Frequency rescaling for long contexts.
     public var scaling: RopeScaling
 
+    /// Rotary options; `dimensions` features of each head rotate.
     public init(dimensions: Int, theta: Float, scaling: RopeScaling = .none) {
         self.dimensions = dimensions
         self.theta = theta
@@ -180,6 +188,7 @@ public struct AttentionOptions: Sendable, Equatable {
     /// q, k and v are clamped to [−c, c] after their projections (OLMo's `clip_qkv`).
     public var qkvClip: Float?
 
+    /// Attention options (defaults: no window, no cap, 1/√headDim).
     public init(windows: [Int?] = [], logitSoftCap: Float? = nil, queryScale: QueryScale = .inverseSquareRootHeadDim,
                 scaleByInverseLayerIndex: Bool = false, qkvClip: Float? = nil) {
         self.windows = windows

@@ -10,11 +10,13 @@ public struct DecoderKeyMap: Sendable {
         case attentionNorm, mlpNorm, postAttentionNorm, postMLPNorm, attention, mlp
     }
 
+    /// The token embedding (and tied output head).
     public var tokenEmbedding: String
     /// The learned position table (learned positions only).
     public var positionEmbedding: String?
     /// Layer l's keys start with "\(layerPrefix).\(l).".
     public var layerPrefix: String
+    /// The norm before attention (input_layernorm, ln_1).
     public var attentionNorm: String
     /// The MLP's norm (unused with a shared norm).
     public var mlpNorm: String
@@ -26,7 +28,9 @@ public struct DecoderKeyMap: Sendable {
     public var fusedQKV: String?
     /// … or the separate q, k and v projections.
     public var query: String?
+    /// The key projection (separate layouts).
     public var key: String?
+    /// The value projection (separate layouts).
     public var value: String?
     /// The attention output projection.
     public var attentionOutput: String
@@ -36,6 +40,7 @@ public struct DecoderKeyMap: Sendable {
     public var mlpGate: String?
     /// The MLP's output projection.
     public var mlpDown: String
+    /// The norm after the last block.
     public var finalNorm: String
     /// The untied output head.
     public var outputHead: String
@@ -45,6 +50,7 @@ public struct DecoderKeyMap: Sendable {
     /// tables and rotary frequencies), matched by suffix.
     public var ignoredSuffixes: [String]
 
+    /// A key map; unset optional parts are absent from the family's checkpoints.
     public init(tokenEmbedding: String, positionEmbedding: String? = nil, layerPrefix: String, attentionNorm: String,
                 mlpNorm: String, postAttentionNorm: String? = nil, postMLPNorm: String? = nil, fusedQKV: String? = nil,
                 query: String? = nil, key: String? = nil, value: String? = nil, attentionOutput: String, mlpUp: String,

@@ -8,8 +8,11 @@ import Tensors
 ///     for each layer: x = layer(x)                        every site tapped inside
 ///     logits = cap(norm(x) W_headᵀ)                       (B, S, V)
 public final class DecoderModel: CausalLanguageModel {
+    /// The configuration the model was built from.
     public let config: DecoderConfig
+    /// Where checkpoints keep each weight.
     public let keyMap: DecoderKeyMap
+    /// Every site the model taps (see `DecoderConfig.siteTable`).
     public let siteTable: SiteTable
     let tokenEmbedding: Embedding
     let positionEmbedding: Embedding?
@@ -66,6 +69,7 @@ public final class DecoderModel: CausalLanguageModel {
     /// The output head is the token embedding when tied.
     public var tiedKeys: Set<String> { config.tiedHead ? [keyMap.outputHead + ".weight"] : [] }
 
+    /// An empty key/value cache for `batchSize` sequences of up to `capacity` tokens.
     public func makeCache(batchSize: Int, capacity: Int) -> KeyValueCache {
         KeyValueCache(layers: config.layers, batchSize: batchSize, capacity: capacity, width: config.keyValueWidth)
     }

@@ -17,6 +17,7 @@ public struct DecoderFamily: Sendable {
     /// Reads config.json into a decoder configuration, with typed errors naming bad fields.
     public let config: @Sendable (ModelConfig) throws -> DecoderConfig
 
+    /// A family from its model_type, key map and config.json reader.
     public init(modelType: String, keyMap: DecoderKeyMap, config: @escaping @Sendable (ModelConfig) throws -> DecoderConfig) {
         self.modelType = modelType
         self.keyMap = keyMap

@@ -11,7 +11,7 @@ public enum GGUFModelLoader {
     /// The model, its tokenizer and the cost of loading the GGUF file at `path`. Throws a typed
     /// error for a malformed file (`GGUFError`), an unsupported architecture, metadata that does
     /// not fit, or tensors that are missing, unexpected or mis-shaped.
-    public static func load(path: String, registry: ArchitectureRegistry = .shared, started: Date = Date()) throws -> LoadedModel {
+    public static func load(path: String, started: Date = Date()) throws -> LoadedModel {
         let file = try GGUFFile(path: path)
         let (model, report) = try model(from: file)
         let tokenizer = try GGUFTokenizerReader.tokenizer(from: GGUFMetadataReader(file: file, prefix: ""))

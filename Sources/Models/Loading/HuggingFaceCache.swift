@@ -17,12 +17,13 @@ public enum HuggingFaceCache {
         return roots.filter { seen.insert(($0 as NSString).standardizingPath).inserted }
     }
 
-    /// True for text that reads as a repo id ("ORG/NAME", optionally "@REVISION").
+    /// True for text that reads as a repo id ("ORG/NAME" or a bare "NAME" such as "gpt2",
+    /// optionally "@REVISION").
     public static func isRepoID(_ text: String) -> Bool {
         let (repo, _) = split(text)
         let parts = repo.split(separator: "/", omittingEmptySubsequences: false)
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_."))
-        return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." &&
+        return (1...2).contains(parts.count) && parts.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." &&
             $0.unicodeScalars.allSatisfy { allowed.contains($0) } }
     }
 
@@ -33,7 +34,7 @@ public enum HuggingFaceCache {
                                 environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
         let (repo, inlineRevision) = split(repoID)
         guard isRepoID(repo) else {
-            throw ModelError.invalidInput("'\(repoID)' is not a Hugging Face repo id (ORG/NAME, optionally @REVISION)")
+            throw ModelError.invalidInput("'\(repoID)' is not a Hugging Face repo id (ORG/NAME or NAME, optionally @REVISION)")
         }
         let rev = revision ?? inlineRevision ?? "main"
         let folderName = "models--" + repo.replacingOccurrences(of: "/", with: "--")

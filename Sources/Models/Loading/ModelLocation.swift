@@ -24,7 +24,7 @@ public enum ModelLocation: Equatable, Sendable {
             self = .huggingFace(repo: repo, revision: revision)
             return
         }
-        throw ModelError.notFound(what: "model '\(text)' (not a folder, a .gguf file or an ORG/NAME repo id)", searched: [text])
+        throw ModelError.notFound(what: "model '\(text)' (not a folder, a .gguf file or a repo id ORG/NAME)", searched: [text])
     }
 }
 
@@ -36,7 +36,7 @@ extension ModelLoader {
         let start = Date()
         switch location {
         case .folder(let folder):
-            if let gguf = try singleGGUF(in: folder) { return try GGUFModelLoader.load(path: gguf, registry: registry, started: start) }
+            if let gguf = try singleGGUF(in: folder) { return try GGUFModelLoader.load(path: gguf, started: start) }
             let (model, report) = try load(folder: folder, strict: strict, registry: registry)
             let tokenizer = try tokenizer(inFolder: folder)
             return LoadedModel(model: model, tokenizer: tokenizer, report: report, source: folder,
@@ -44,7 +44,7 @@ extension ModelLoader {
         case .huggingFace(let repo, let revision):
             return try load(.folder(try HuggingFaceCache.snapshot(repo, revision: revision)), strict: strict, registry: registry)
         case .gguf(let path):
-            return try GGUFModelLoader.load(path: path, registry: registry, started: start)
+            return try GGUFModelLoader.load(path: path, started: start)
         }
     }
 

@@ -69,8 +69,11 @@ public struct Component: RawRepresentable, Hashable, Codable, Sendable, Expressi
     public static let finalNormOutput: Component = "ln_final.hook_normalized"
     /// TransformerLens layouts of the head sites: (B, S, H, d_head).
     public static let tlQuery: Component = "attn.hook_q"
+    /// Keys (B, S, Hkv, d_head), before rotary embeddings.
     public static let tlKey: Component = "attn.hook_k"
+    /// Values (B, S, Hkv, d_head).
     public static let tlValue: Component = "attn.hook_v"
+    /// Attention-weighted values per head (B, S, H, d_head), before the output projection.
     public static let tlZ: Component = "attn.hook_z"
     /// What the attention sub-block adds to the residual stream (TransformerLens's
     /// `hook_attn_out`): `attention_output`, after Gemma 2's post-attention norm where there is one.
