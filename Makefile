@@ -76,6 +76,9 @@ test: deps minilm smollm2
 	printf 'The capital of France is\nOnce upon a time\n' > $(CACHE)/prompts.txt
 	.build/release/intervene cache --model $(SMOLLM2_GGUF) --prompts $(CACHE)/prompts.txt --sites 3:block_output,blocks.5.attn.hook_z --out $(CACHE)/acts.safetensors --json
 	.build/release/intervene run --model no/such-model --prompt x --site 0:block_output --pos 0 2> /dev/null; test $$? -eq 2
+	.build/release/intervene run --model $(SMOLLM2_GGUF) --prompt "The capital of Spain is" --site blocks.10.hook_resid_post --pos -1 --intervention zero --json > /dev/null
+	.build/release/intervene run --model $(SMOLLM2_GGUF) --prompt x --site nonsense --pos 0 2> /dev/null; test $$? -eq 2
+	.build/release/intervene generate --model $(SMOLLM2_GGUF) --prompt Hi --max-tokens 100000000 2> /dev/null; test $$? -eq 2
 	@for t in $(TUTORIALS); do echo "== tutorial $$t"; out=$$(SMOLLM2_GGUF=$(SMOLLM2_GGUF) .build/release/$$t) || { echo "$$out"; echo "tutorial $$t failed"; exit 1; }; echo "$$out" | tail -n 1; done
 
 bench: deps

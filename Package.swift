@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "CausalAbstraction", dependencies: ["Intervene", "Models", "Tensors"]),
         .target(name: "Features", dependencies: ["Intervene", "Models", "Tensors"]),
         .executableTarget(name: "InterveneCLI", dependencies: [
-            "CausalAbstraction", "Intervene", "Models", "Tensors",
+            "CausalAbstraction", "Features", "Intervene", "Models", "Tensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "InterveneBench", dependencies: ["CausalAbstraction", "Intervene", "Models", "Tensors", "CBLAS"]),

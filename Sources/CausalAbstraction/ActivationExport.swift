@@ -53,7 +53,8 @@ public enum ActivationExport {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ExperimentError.invalid(file: path, field: "(file)", value: "missing", expected: "a readable file of prompts, one per line")
         }
-        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // Lines end at \n, \r\n or \r (Swift reads "\r\n" as one character, so split on newlines).
+        let lines = String(decoding: data, as: UTF8.self).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
         var prompts: [String] = []
         for (n, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             guard path.hasSuffix(".jsonl") else { prompts.append(line); continue }

@@ -74,7 +74,7 @@ public struct InterventionExample: Sendable, Equatable {
             throw ExperimentError.invalid(file: path, field: "(file)", value: "missing", expected: "a readable .jsonl file")
         }
         var examples: [InterventionExample] = []
-        for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (n, line) in String(decoding: data, as: UTF8.self).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let text = line.trimmingCharacters(in: .whitespaces)
             if text.isEmpty { continue }
             let site = ExampleSite(file: "\(path):\(n + 1)", fieldPrefix: "")

@@ -7,7 +7,8 @@ import Tensors
 public struct PromptGeneration {
     /// An activation-addition steering vector: scale · (h(positive) − h(negative)) at `site`,
     /// read at the last token of each steering prompt, added at every prompt position and at
-    /// every generated token.
+    /// every generated token. Use steering prompts of a few tokens: a one-token prompt is read at
+    /// position 0, where many models carry massive activations that swamp any direction.
     public struct Steering: Sendable {
         public var site: Site
         public var positive: String

@@ -66,11 +66,13 @@ public struct PromptIntervention {
                 throw ExperimentError.invalid(file: "--source", field: "source", value: "missing", expected: "a source prompt for the \(kind.rawValue) intervention")
             }
             let sourceText = TokenizedText(source, tokenizer: tokenizer)
+            guard !sourceText.encoding.ids.isEmpty else {
+                throw ExperimentError.invalid(file: "--source", field: "source", value: "\"\(source)\"", expected: "text with at least one token")
+            }
             sourceIds = sourceText.encoding.ids
             s = try TokenPosition.resolve(sourcePosition ?? "\(p)", in: sourceText, field: "--source-pos")
         }
-        let intervenable = try IntervenableModel(config: config(site: site, kind: kind), model: model,
-                                                 prebuilt: kind == .scale ? [0: ClosureIntervention(needsSource: false) { b, _, _ in b * scale }] : [:])
+        let intervenable = try IntervenableModel(config: config(site: site, kind: kind), model: model, prebuilt: [0: intervention(kind, scale: scale)])
         let baseInput = ModelInput.tokens(IndexTensor(shape: [1, base.ids.count], values: base.ids))
         let sources = sourceIds.map { [ModelInput.tokens(IndexTensor(shape: [1, $0.count], values: $0))] }
         let locations = UnitLocations.positions(source: s.map { [[$0]] }, base: [[p]])
@@ -79,27 +81,42 @@ public struct PromptIntervention {
         }
         let before = out.original!.logits.atPosition(-1), after = out.intervened.logits.atPosition(-1)
         let answerIds = try answers.map { answer -> (String, Int) in
-            guard let id = tokenizer.encode(answer, addSpecialTokens: false).ids.first else {
-                throw ExperimentError.invalid(file: "--answer", field: "answer", value: "\"\(answer)\"", expected: "text with at least one token")
+            let ids = tokenizer.encode(answer, addSpecialTokens: false).ids
+            guard ids.count == 1 else {
+                let pieces = ids.map { String(reflecting: tokenizer.decode([$0], skipSpecialTokens: false)) }.joined(separator: " ")
+                throw ExperimentError.invalid(file: "--answer", field: "answer", value: "\"\(answer)\"",
+                                              expected: "one token (its logit is compared); it is \(ids.count) tokens: \(pieces)")
             }
-            return (answer, id)
+            return (answer, ids[0])
         }
         return Result(baseTokens: base.ids.map { tokenizer.decode([$0], skipSpecialTokens: false) }, position: p, sourcePosition: s, before: top(before, topK), after: top(after, topK),
                       answers: answerIds.map { ($0.0, $0.1, before.scalars[$0.1], after.scalars[$0.1]) })
     }
 
-    /// The config of one representation at `site` with unit "pos".
+    /// The config of one representation at `site` with unit "pos" (the intervention is prebuilt).
     func config(site: Site, kind: Kind) throws -> IntervenableConfig {
         let resolved = try model.siteTable.resolved(site)
-        let type: InterventionType
-        switch kind {
-        case .vanilla: type = .vanilla
-        case .addition: type = .addition
-        case .subtraction: type = .subtraction
-        case .zero: type = .zero
-        case .scale: type = .vanilla  // replaced by a prebuilt closure
+        let spec = try model.siteTable.spec(for: resolved)
+        guard !spec.isHeadMajor else {
+            throw ExperimentError.invalid(file: "--site", field: "site", value: "\(site)",
+                                          expected: "a site laid out (batch, positions, …) — \(spec.component.rawValue) is (batch, heads, …); use its merged form (e.g. attention_value_output or attn.hook_z)")
         }
-        return IntervenableConfig(RepresentationConfig(layer: resolved.layer, component: resolved.component), interventionType: type)
+        return IntervenableConfig(RepresentationConfig(layer: resolved.layer, component: resolved.component), interventionType: .vanilla)
+    }
+
+    /// The intervention of `kind`: base ← source, base ± scale·source, 0, or scale·base.
+    func intervention(_ kind: Kind, scale: Float) -> any Intervention {
+        func source(_ s: Tensor?) throws -> Tensor {
+            guard let s else { throw InterventionError.missingSource(intervention: kind.rawValue) }
+            return s
+        }
+        switch kind {
+        case .vanilla: return ClosureIntervention { _, s, _ in try source(s) }
+        case .addition: return ClosureIntervention { b, s, _ in b + (try source(s)) * scale }
+        case .subtraction: return ClosureIntervention { b, s, _ in b - (try source(s)) * scale }
+        case .zero: return ClosureIntervention(needsSource: false) { b, _, _ in b * 0 }
+        case .scale: return ClosureIntervention(needsSource: false) { b, _, _ in b * scale }
+        }
     }
 
     /// The k most likely next tokens of one row of logits (1, V).

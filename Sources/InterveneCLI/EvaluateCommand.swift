@@ -75,8 +75,14 @@ struct EvaluateCommand: ParsableCommand {
                 let task = HierarchicalEqualityTask(seed: seed)
                 examples = task.interventionExamples(task.sample(count, split: .test, seed: seed), variable: variable)
             }
-            let trainer = InterventionTrainer(model: intervenable, collator: collate, metrics: [.interchangeInterventionAccuracy, .crossEntropy])
-            let result = try trainer.evaluate(examples)
+            // Examples of one shape (lengths, position counts) stack; text of mixed lengths is
+            // evaluated in shape groups and the metrics weighted by group size.
+            let groups = InterventionExample.batches(examples, size: 64)
+            let trainer = InterventionTrainer<[InterventionExample]>(model: intervenable,
+                                                                     collator: { (units: [[InterventionExample]]) in try collate(units.flatMap { $0 }) },
+                                              metrics: [.interchangeInterventionAccuracy, .crossEntropy],
+                                              options: { var o = TrainingOptions(); o.batchSize = 1; return o }())
+            let result = try trainer.evaluate(groups)
             print(ExperimentRunner.jsonLine(result))
         } catch {
             throw fail(error)

@@ -38,7 +38,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("stop-token"), help: "A token id that ends generation (repeatable).")
     var stopTokens: [Int] = []
 
-    @Option(name: .customLong("steer-site"), help: "Steering site: LAYER:COMPONENT or a TransformerLens name.")
+    @Option(name: .customLong("steer-site"), parsing: .unconditional, help: "Steering site: LAYER:COMPONENT or a TransformerLens name.")
     var steerSite: String?
 
     @Option(name: .customLong("steer"), help: "Steering prompt whose activation is added.")
@@ -56,6 +56,10 @@ struct GenerateCommand: ParsableCommand {
         if let k = topK, k < 1 { throw ValidationError("--top-k must be at least 1, got \(k)") }
         if let p = topP, !(p > 0 && p <= 1) { throw ValidationError("--top-p must be in (0, 1], got \(p)") }
         guard (steerSite == nil) == (steer == nil) else { throw ValidationError("--steer-site and --steer go together") }
+        guard steerNegative == nil || steer != nil else { throw ValidationError("--steer-negative needs --steer and --steer-site") }
+        guard temperature > 0 || (topK == nil && topP == nil) else {
+            throw ValidationError("--top-k and --top-p sample: give a --temperature above 0 with them (0 is greedy decoding)")
+        }
         guard steerScale.isFinite else { throw ValidationError("--steer-scale must be a finite number") }
     }
 
@@ -65,8 +69,7 @@ struct GenerateCommand: ParsableCommand {
             guard let model = loaded.model as? any CausalLanguageModel else {
                 throw ModelError.invalidInput("\(loaded.model.modelType) is not a causal language model; generation needs one")
             }
-            let strategy: DecodingStrategy = temperature == 0 && topK == nil && topP == nil
-                ? .greedy : .sample(temperature: temperature == 0 ? 1 : temperature, topK: topK, topP: topP)
+            let strategy: DecodingStrategy = temperature == 0 ? .greedy : .sample(temperature: temperature, topK: topK, topP: topP)
             let config = GenerationConfig(maxNewTokens: maxTokens, strategy: strategy, stopTokens: Set(stopTokens), seed: seed)
             let steering = try steerSite.map { PromptGeneration.Steering(site: try Site(parsing: $0), positive: steer!, negative: steerNegative, scale: steerScale) }
             let result = try PromptGeneration(model: model, tokenizer: try loaded.requireTokenizer())

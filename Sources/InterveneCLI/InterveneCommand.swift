@@ -1,6 +1,10 @@
 import ArgumentParser
+import CausalAbstraction
+import Features
 import Foundation
 import Intervene
+import Models
+import Tensors
 
 /// The `intervene` command-line tool.
 ///
@@ -29,6 +33,19 @@ func fail(_ error: Error) -> ExitCode {
 
 /// Errors that mean "your input is wrong" (exit code 2).
 protocol CausalAbstractionInputError: Error {}
+
+extension ExperimentError: CausalAbstractionInputError {}
+extension ConfigurationError: CausalAbstractionInputError {}
+extension BundleError: CausalAbstractionInputError {}
+extension ModelError: CausalAbstractionInputError {}
+extension InterventionError: CausalAbstractionInputError {}
+extension SafeTensorsError: CausalAbstractionInputError {}
+extension FileError: CausalAbstractionInputError {}
+extension SiteError: CausalAbstractionInputError {}
+extension GGUFError: CausalAbstractionInputError {}
+extension TokenizerError: CausalAbstractionInputError {}
+extension JSONError: CausalAbstractionInputError {}
+extension CodebookError: CausalAbstractionInputError {}
 
 extension TrainingError {
     /// Options and batches that do not fit are input errors; a loss or gradient that goes

@@ -13,7 +13,12 @@ struct ModelOptions: ParsableArguments {
     /// The model, its tokenizer, and the cost of loading (printed to standard error).
     func load(quiet: Bool = false) throws -> LoadedModel {
         var location = try ModelLocation(parsing: model)
-        if let revision, case .huggingFace(let repo, _) = location { location = .huggingFace(repo: repo, revision: revision) }
+        if let revision {
+            guard case .huggingFace(let repo, _) = location else {
+                throw ModelError.invalidInput("--revision applies to Hugging Face repo ids; --model \(model) is a local folder or file")
+            }
+            location = .huggingFace(repo: repo, revision: revision)
+        }
         let loaded = try ModelLoader.load(location)
         if !quiet {
             let note = String(format: "loaded %@ (%@) in %.2f s, peak memory %.0f MiB\n", loaded.source, loaded.model.modelType,

@@ -25,13 +25,14 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The source prompt (vanilla, addition and subtraction read it).")
     var source: String?
 
-    @Option(help: "The site: LAYER:COMPONENT or a TransformerLens name.")
+    @Option(parsing: .unconditional, help: "The site: LAYER:COMPONENT or a TransformerLens name (negative layers count from the end).")
     var site: String
 
-    @Option(help: "The base position: an index, a negative index, or a substring of the prompt.")
+    @Option(parsing: .unconditional, help: "The base position: an index, a negative index (-1: the last token), or a substring of the prompt.")
     var pos: String
 
-    @Option(name: .customLong("source-pos"), help: "The source position, in the source prompt (default: the base position's index).")
+    @Option(name: .customLong("source-pos"), parsing: .unconditional,
+            help: "The source position, in the source prompt (default: the base position's index).")
     var sourcePos: String?
 
     @Option(help: "vanilla, addition, subtraction, zero or scale.")

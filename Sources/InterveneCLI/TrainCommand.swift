@@ -5,13 +5,6 @@ import Intervene
 import Models
 import Tensors
 
-extension ExperimentError: CausalAbstractionInputError {}
-extension ConfigurationError: CausalAbstractionInputError {}
-extension BundleError: CausalAbstractionInputError {}
-extension ModelError: CausalAbstractionInputError {}
-extension InterventionError: CausalAbstractionInputError {}
-extension SafeTensorsError: CausalAbstractionInputError {}
-extension FileError: CausalAbstractionInputError {}
 
 /// `intervene train EXPERIMENT.json`.
 struct TrainCommand: ParsableCommand {

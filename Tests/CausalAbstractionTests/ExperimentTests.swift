@@ -52,7 +52,7 @@ import Tensors
          "representations": [{"layer": 0, "component": "block_output"}], "training": {"epochs": 0}, "output": {"bundle": "b"}}
         """)
         let runner = ExperimentRunner(experiment: try Experiment.load(path: badEpochs), file: badEpochs)
-        #expect(throws: ExperimentError.invalid(file: badEpochs, field: "training.epochs", value: "0", expected: "a positive integer")) { try runner.options() }
+        #expect(throws: ExperimentError.invalid(file: badEpochs, field: "training.epochs", value: "0", expected: "an integer in 1...1000000")) { try runner.options() }
         let badModel = write("""
         {"name": "x", "model": {"builtin": "gpt5"}, "data": {"builtin": "hierarchical_equality"},
          "representations": [{"layer": 0, "component": "block_output"}], "output": {"bundle": "b"}}

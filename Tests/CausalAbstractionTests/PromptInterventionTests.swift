@@ -40,10 +40,22 @@ import Tensors
         let site = try Site(parsing: "1:block_output")
         // Interchanging a prompt with itself changes nothing.
         let same = try run.run(prompt: "The capital of Spain is", source: "The capital of Spain is", site: site, position: "Spain",
-                               kind: .vanilla, answers: [" Madrid", " Rome"])
+                               kind: .vanilla, answers: [" is", " of"])
         #expect(same.before == same.after && same.position == 9 && same.sourcePosition == 9)
-        let ids = [" Madrid", " Rome"].map { run.tokenizer.encode($0, addSpecialTokens: false).ids[0] }
+        let ids = [" is", " of"].map { run.tokenizer.encode($0, addSpecialTokens: false).ids[0] }
         #expect(same.answers.map(\.id) == ids && same.answers.allSatisfy { $0.before == $0.after })
+        // An answer of several tokens is refused, naming its tokens.
+        #expect(throws: ExperimentError.invalid(file: "--answer", field: "answer", value: "\" Madrid\"",
+                                                expected: #"one token (its logit is compared); it is 4 tokens: " M" "ad" "ri" "d""#)) {
+            try run.run(prompt: "The capital of Spain is", source: nil, site: site, position: "-1", kind: .zero, answers: [" Madrid"])
+        }
+        // Addition honours --scale: scale 0 changes nothing, scale 1 and 3 differ.
+        func added(_ scale: Float) throws -> [PromptIntervention.Candidate] {
+            try run.run(prompt: "The capital of Spain is", source: "The capital of Italy is", site: site, position: "-1",
+                        kind: .addition, scale: scale).after
+        }
+        #expect(try added(0) == same.before)
+        #expect(try added(1) != added(3))
         // A real source at the last position changes the distribution; scale 1 does not.
         let swapped = try run.run(prompt: "The capital of Spain is", source: "The capital of Italy is", site: site, position: "-1", kind: .vanilla)
         #expect(swapped.before != swapped.after)
@@ -52,8 +64,14 @@ import Tensors
         #expect(throws: ExperimentError.self) {
             try run.run(prompt: "The capital of Spain is", source: nil, site: site, position: "-1", kind: .vanilla)
         }
-        #expect(throws: (any Error).self) {
+        #expect(throws: SiteError.layerOutOfRange(layer: 7, model: "gpt2", layers: 2)) {
             try run.run(prompt: "The capital of Spain is", source: nil, site: try Site(parsing: "7:block_output"), position: "-1", kind: .zero)
+        }
+        #expect(throws: ExperimentError.self) {  // head-major sites are refused with the reason
+            try run.run(prompt: "The capital of Spain is", source: nil, site: try Site(parsing: "0:attention_weight"), position: "-1", kind: .zero)
+        }
+        #expect(throws: ExperimentError.self) {
+            try run.run(prompt: "The capital of Spain is", source: "", site: site, position: "-1", kind: .vanilla)
         }
     }
 }
@@ -100,8 +118,11 @@ import Tensors
         let site = Site(layer: 1, component: .blockOutput)
         let direct = try model.runWithCache(.tokens(IndexTensor(shape: [1, n], values: tokenizer.encode("Hello world").ids)), sites: [site]).cache[site]!
         #expect((try file.tensor("prompt_1/blocks.1.hook_resid_post") - direct.squeezed(0)).abs().maxValue() == 0)
-        #expect(throws: (any Error).self) {
+        #expect(throws: SiteError.self) {
             try ActivationExport.collect(model: model, tokenizer: tokenizer, prompts: prompts, sites: ["9:block_output"])
         }
+        // Windows line endings split like Unix ones.
+        try "first\r\nsecond\r\n\r\nthird".write(toFile: folder + "/crlf.txt", atomically: true, encoding: .utf8)
+        #expect(try ActivationExport.prompts(fromFile: folder + "/crlf.txt") == ["first", "second", "third"])
     }
 }

@@ -143,18 +143,21 @@ import Tensors
             do { try InterventionTrainer(model: im, collator: collate, options: options).train(Array(0..<8)) } catch let e as TrainingError { return e } catch {}
             return nil
         }
-        #expect(error { $0.batchSize = 0 } == .invalidOption(name: "batchSize", value: "0", allowed: "a positive integer"))
-        #expect(error { $0.batchSize = -4 } == .invalidOption(name: "batchSize", value: "-4", allowed: "a positive integer"))
-        #expect(error { $0.gradientAccumulationSteps = 0 } == .invalidOption(name: "gradientAccumulationSteps", value: "0", allowed: "a positive integer"))
-        #expect(error { $0.gradientAccumulationSteps = -1 } == .invalidOption(name: "gradientAccumulationSteps", value: "-1", allowed: "a positive integer"))
+        let counts = "an integer in 1...16777216"
+        #expect(error { $0.batchSize = 0 } == .invalidOption(name: "batchSize", value: "0", allowed: counts))
+        #expect(error { $0.batchSize = -4 } == .invalidOption(name: "batchSize", value: "-4", allowed: counts))
+        #expect(error { $0.batchSize = Int.max } == .invalidOption(name: "batchSize", value: "\(Int.max)", allowed: counts))
+        #expect(error { $0.epochs = Int.max } == .invalidOption(name: "epochs", value: "\(Int.max)", allowed: "an integer in 1...1000000"))
+        #expect(error { $0.gradientAccumulationSteps = 0 } == .invalidOption(name: "gradientAccumulationSteps", value: "0", allowed: counts))
+        #expect(error { $0.gradientAccumulationSteps = -1 } == .invalidOption(name: "gradientAccumulationSteps", value: "-1", allowed: counts))
         #expect(error { $0.evaluateEvery = 0 } == .invalidOption(name: "evaluateEvery", value: "0", allowed: "a positive number of steps (or nil)"))
         #expect(error { $0.earlyStoppingPatience = 2 }?.description
                 == "training option 'earlyStoppingPatience' has value 2; allowed: nil unless train(_:evaluation:) gets evaluation examples for early stopping to watch")
-        #expect("\(TrainingError.invalidOption(name: "batchSize", value: "0", allowed: "a positive integer"))"
-                == "training option 'batchSize' has value 0; allowed: a positive integer")
+        #expect("\(TrainingError.invalidOption(name: "batchSize", value: "0", allowed: counts))"
+                == "training option 'batchSize' has value 0; allowed: an integer in 1...16777216")
         var options = TrainingOptions()
         options.batchSize = 0
-        #expect(throws: TrainingError.invalidOption(name: "batchSize", value: "0", allowed: "a positive integer")) {
+        #expect(throws: TrainingError.invalidOption(name: "batchSize", value: "0", allowed: counts)) {
             try InterventionTrainer(model: im, collator: collate, options: options).evaluate(Array(0..<8))
         }
     }

@@ -55,6 +55,10 @@ extension IntervenableModel {
         guard config.mode == .parallel else {
             throw ConfigurationError.invalidField(field: "mode", value: "serial", allowed: "parallel for generation")
         }
+        // Step interventions write at the new token of each call, which only a cached call feeds alone.
+        guard generation.useCache else {
+            throw ConfigurationError.invalidField(field: "useCache", value: "false", allowed: "true for intervened generation (the key/value cache carries patched activations forward)")
+        }
         let base = ModelInput.tokens(prompt)
         let promptPass = try preparePass(base: base, sources: sources, unitLocations: unitLocations, subspaces: subspaces)
         try runSourcePasses(promptPass, needsSource: sourceNeeds(sourceActivations: [:]), sources: sources)

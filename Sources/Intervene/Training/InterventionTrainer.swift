@@ -86,8 +86,12 @@ public final class InterventionTrainer<Example> {
         try checkOptions(evaluation: evaluation)
         let o = options
         let optimizer = try makeOptimizer()
-        let batchesPerEpoch = (train.count + o.batchSize - 1) / o.batchSize
-        let totalSteps = Swift.max(1, o.epochs * batchesPerEpoch / o.gradientAccumulationSteps)
+        let batchesPerEpoch = (train.count + Swift.min(o.batchSize, train.count) - 1) / Swift.min(o.batchSize, train.count)
+        let (steps, overflow) = o.epochs.multipliedReportingOverflow(by: batchesPerEpoch)
+        guard !overflow else {
+            throw TrainingError.invalidOption(name: "epochs", value: "\(o.epochs)", allowed: "a number of epochs whose steps fit in an integer")
+        }
+        let totalSteps = Swift.max(1, steps / o.gradientAccumulationSteps)
         let schedule = learningRateSchedule(totalSteps: totalSteps)
         var history = TrainingHistory()
         var generator = RandomGenerator(seed: o.seed)

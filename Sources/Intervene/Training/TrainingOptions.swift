@@ -62,9 +62,10 @@ public struct TrainingOptions: Sendable {
             guard ok else { throw TrainingError.invalidOption(name: name, value: "\(value)", allowed: allowed) }
         }
         func positive(_ v: Float) -> Bool { v.isFinite && v > 0 }
-        try require(epochs >= 1, "epochs", epochs, "a positive integer")
-        try require(batchSize >= 1, "batchSize", batchSize, "a positive integer")
-        try require(gradientAccumulationSteps >= 1, "gradientAccumulationSteps", gradientAccumulationSteps, "a positive integer")
+        try require((1...1_000_000).contains(epochs), "epochs", epochs, "an integer in 1...1000000")
+        try require((1...(1 << 24)).contains(batchSize), "batchSize", batchSize, "an integer in 1...\(1 << 24)")
+        try require((1...(1 << 24)).contains(gradientAccumulationSteps), "gradientAccumulationSteps", gradientAccumulationSteps,
+                    "an integer in 1...\(1 << 24)")
         try require(positive(learningRate), "learningRate", learningRate, "a positive number")
         for (suffix, rate) in parameterLearningRates.sorted(by: { $0.key < $1.key }) {
             try require(positive(rate), "parameterLearningRates[\"\(suffix)\"]", rate, "a positive number")

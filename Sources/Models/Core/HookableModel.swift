@@ -132,6 +132,13 @@ public protocol CausalLanguageModel: HookableModel {
     var vocabularySize: Int { get }
     /// Longest sequence the position embeddings allow (nil: unbounded).
     var maximumPositions: Int? { get }
+    /// The context the model was built for (max_position_embeddings); generation stays within
+    /// it. nil: no limit beyond `maximumPositions`.
+    var contextLength: Int? { get }
     /// A fresh, empty cache for `batchSize` sequences of up to `capacity` tokens.
     func makeCache(batchSize: Int, capacity: Int) -> KeyValueCache
+}
+
+extension CausalLanguageModel {
+    public var contextLength: Int? { nil }
 }

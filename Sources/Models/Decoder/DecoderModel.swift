@@ -46,6 +46,8 @@ public final class DecoderModel: CausalLanguageModel {
     public var modelType: String { config.modelType }
     public var vocabularySize: Int { config.vocabularySize }
     public var maximumPositions: Int? { config.maximumPositions }
+    /// max_position_embeddings (GGUF: context_length).
+    public var contextLength: Int? { config.contextLength }
 
     /// Embeddings, layers ("model.layers.3"), final norm, and the inserted layers.
     public var children: [(name: String, module: any Module)] {

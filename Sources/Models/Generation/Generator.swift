@@ -64,8 +64,9 @@ public enum Generator {
             }
         }
         let batch = prompt.shape[0], promptLength = prompt.shape[1]
-        if let limit = model.maximumPositions, promptLength + config.maxNewTokens > limit {
-            throw ModelError.invalidInput("prompt of \(promptLength) plus \(config.maxNewTokens) new tokens exceeds the model's \(limit) positions")
+        let (total, overflow) = promptLength.addingReportingOverflow(config.maxNewTokens)
+        if let limit = model.maximumPositions ?? model.contextLength, overflow || total > limit {
+            throw ModelError.invalidInput("a prompt of \(promptLength) tokens plus \(config.maxNewTokens) new tokens exceeds the model's context of \(limit) tokens (maxNewTokens at most \(Swift.max(0, limit - promptLength)))")
         }
         var mask = attentionMask ?? Array(repeating: Array(repeating: true, count: promptLength), count: batch)
         guard mask.count == batch, mask.allSatisfy({ $0.count == promptLength }) else {

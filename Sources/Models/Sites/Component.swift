@@ -163,7 +163,9 @@ public struct Site: Hashable, Codable, Sendable, CustomStringConvertible {
             self.init(layer: layer, component: Site.transformerLensAliases[hook] ?? Component(hook))
             return
         }
-        guard parts.count == 2 else { throw SiteError.unparsable(text: text, reason: "expected L<layer>.<component>") }
+        guard parts.count == 2 else {
+            throw SiteError.unparsable(text: text, reason: "expected LAYER:COMPONENT (6:block_output), L6.block_output, or a TransformerLens name (blocks.6.hook_resid_post, hook_embed)")
+        }
         let layerText = parts[0].hasPrefix("L") ? String(parts[0].dropFirst()) : parts[0]
         guard let layer = Int(layerText) else {
             throw SiteError.unparsable(text: text, reason: "layer '\(parts[0])' is not an integer")
