@@ -148,8 +148,11 @@ public struct Experiment: Decodable, Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ExperimentError.invalid(file: path, field: "(file)", value: "missing", expected: "a readable JSON experiment file")
         }
+        try ExperimentFieldCheck.check(data, file: path)
         do { return try JSONDecoder().decode(Experiment.self, from: data) } catch let ConfigurationError.unknownKey(key, keyPath, allowed) {
             throw ExperimentError.unknownKey(file: path, key: key, path: keyPath, allowed: allowed)
+        } catch let ConfigurationError.invalidField(field, value, allowed) {
+            throw ExperimentError.invalid(file: path, field: field, value: value, expected: allowed)
         } catch let e as ConfigurationError {
             throw ExperimentError.invalid(file: path, field: "representations", value: "…", expected: "\(e)")
         } catch {

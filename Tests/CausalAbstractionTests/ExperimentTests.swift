@@ -42,8 +42,8 @@ import Tensors
         let missing = write(#"{"name": "x", "model": {"builtin": "hierarchical_equality_mlp"}, "data": {}, "output": {"bundle": "b"}}"#)
         #expect(throws: ExperimentError.invalid(file: missing, field: "representations", value: "…", expected: "a required field")) { try Experiment.load(path: missing) }
         let wrongType = write(#"{"name": "x", "model": {}, "data": {}, "representations": [{"layer": "zero", "component": "block_output"}], "output": {"bundle": "b"}}"#)
-        do { _ = try Experiment.load(path: wrongType); Issue.record("expected an error") } catch let ExperimentError.invalid(_, field, _, _) {
-            #expect(field == "representations.[0].layer" || field == "representations[0].layer")
+        #expect(throws: ExperimentError.invalid(file: wrongType, field: "representations[0].layer", value: #""zero""#, expected: "an integer")) {
+            try Experiment.load(path: wrongType)
         }
         let notJSON = write("{ nope")
         #expect(throws: ExperimentError.self) { try Experiment.load(path: notJSON) }
@@ -51,8 +51,24 @@ import Tensors
         {"name": "x", "model": {"builtin": "hierarchical_equality_mlp"}, "data": {"builtin": "hierarchical_equality"},
          "representations": [{"layer": 0, "component": "block_output"}], "training": {"epochs": 0}, "output": {"bundle": "b"}}
         """)
-        let runner = ExperimentRunner(experiment: try Experiment.load(path: badEpochs), file: badEpochs)
-        #expect(throws: ExperimentError.invalid(file: badEpochs, field: "training.epochs", value: "0", expected: "an integer in 1...1000000")) { try runner.options() }
+        #expect(throws: ExperimentError.invalid(file: badEpochs, field: "training.epochs", value: "0", expected: "an integer ≥ 1")) {
+            try Experiment.load(path: badEpochs)
+        }
+        let fractionalEpochs = write("""
+        {"name": "x", "seed": 3, "model": {"builtin": "hierarchical_equality_mlp"}, "data": {"builtin": "hierarchical_equality"},
+         "representations": [{"layer": 0, "component": "block_output"}], "training": {"epochs": 1.5}, "output": {"bundle": "b"}}
+        """)
+        #expect(throws: ExperimentError.invalid(file: fractionalEpochs, field: "training.epochs", value: "1.5", expected: "an integer ≥ 1")) {
+            try Experiment.load(path: fractionalEpochs)
+        }
+        let manyEpochs = write("""
+        {"name": "x", "model": {"builtin": "hierarchical_equality_mlp"}, "data": {"builtin": "hierarchical_equality"},
+         "representations": [{"layer": 0, "component": "block_output"}], "training": {"epochs": 2000000}, "output": {"bundle": "b"}}
+        """)
+        let runner = ExperimentRunner(experiment: try Experiment.load(path: manyEpochs), file: manyEpochs)
+        #expect(throws: ExperimentError.invalid(file: manyEpochs, field: "training.epochs", value: "2000000", expected: "an integer in 1...1000000")) {
+            try runner.options()
+        }
         let badModel = write("""
         {"name": "x", "model": {"builtin": "gpt5"}, "data": {"builtin": "hierarchical_equality"},
          "representations": [{"layer": 0, "component": "block_output"}], "output": {"bundle": "b"}}
