@@ -6,10 +6,7 @@ import Tensors
 /// (and counts) as soon as the capability exists.
 enum LaterCapabilities {
     /// Intervention types on the wire, and the capability that provides them.
-    static let interventionTypes: [String: String] = [
-        "AutoencoderIntervention": "pyvene's AutoencoderIntervention (sparse autoencoders issue)",
-        "JumpReLUAutoencoderIntervention": "pyvene's JumpReLUAutoencoderIntervention (sparse autoencoders issue)",
-    ]
+    static let interventionTypes: [String: String] = [:]
 
     /// Manifest formats whose runner a later issue adds.
     static let manifestFormats: [String: String] = [:]

@@ -40,7 +40,15 @@ struct PyveneCaseSetup {
         let reps = try representations.map { r -> RepresentationConfig in
             let embed = r["embed_dim"]?.intValue ?? 0
             var hyper: [String: JSONCodable] = [:]
-            if let interchange = r["interchange_dim"]?.intValue, interchange < embed { hyper["interchange_dim"] = JSONCodable(.int(interchange)) }
+            // interchange_dim counts units of the block, except for JumpReLU autoencoders, where it
+            // counts latents (and may equal or exceed the block width).
+            let latentSpace = r["intervention_type"]?.stringValue == "JumpReLUAutoencoderIntervention"
+            if let interchange = r["interchange_dim"]?.intValue, latentSpace || interchange < embed {
+                hyper["interchange_dim"] = JSONCodable(.int(interchange))
+            }
+            // pyvene's autoencoder interventions: latents per representation, latent indices per case.
+            if let latents = r["latent_dim"]?.intValue { hyper["latent_dim"] = JSONCodable(.int(latents)) }
+            if let indices = c["latent_indices"], !indices.isNull { hyper["latent_indices"] = JSONCodable(indices) }
             var vector: [Float]?
             if let name = r["source_representation"]?.stringValue { vector = try data.tensor(name).scalars }
             return RepresentationConfig(
@@ -53,6 +61,19 @@ struct PyveneCaseSetup {
         }
         let mode = InterventionMode(rawValue: c["mode"]?.stringValue ?? "parallel") ?? .parallel
         return IntervenableConfig(representations: reps, mode: mode)
+    }
+
+    /// Loads each representation's saved parameters (`parameters`: pyvene name → tensor) into its
+    /// intervention.
+    func loadParameters(into intervenable: IntervenableModel) throws {
+        for (k, r) in representations.enumerated() {
+            var state: [String: Tensor] = [:]
+            for (name, value) in r["parameters"]?.objectValue ?? JSONObject() {
+                guard let tensorName = value.stringValue, data.dtype(tensorName) == "float32" else { continue }
+                state[name] = try data.tensor(tensorName)
+            }
+            if !state.isEmpty { try intervenable.intervention(k).loadState(state) }
+        }
     }
 
     func locations(for config: IntervenableConfig) throws -> UnitLocations? {

@@ -93,6 +93,7 @@ struct PyveneGoldenCases {
         let setup = PyveneCaseSetup(data: data, c: c)
         let config = try setup.config()
         let intervenable = try IntervenableModel(config: config, model: model)
+        try setup.loadParameters(into: intervenable)
         let out = try Tensor.withoutGradients {
             try intervenable.forward(base: try setup.input(c["base"]), sources: try setup.sources(),
                                      unitLocations: try setup.locations(for: config), subspaces: try setup.subspaces(count: config.representations.count))

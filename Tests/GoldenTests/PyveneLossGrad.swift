@@ -34,6 +34,12 @@ extension PyveneGoldenCases {
             return ["rotate_layer.weight": rotationHandle(i.rotation), "masks": (i.masks, identity), "temperature": (i.temperature, identity)]
         case let i as SigmoidMaskIntervention:
             return ["mask": (i.mask, identity)]
+        case let i as JumpReLUAutoencoderIntervention:
+            return ["W_enc": (i.encoderWeight, identity), "W_dec": (i.decoderWeight, identity), "b_enc": (i.encoderBias, identity),
+                    "b_dec": (i.decoderBias, identity), "threshold": (i.threshold, identity)]
+        case let i as AutoencoderIntervention:
+            return ["autoencoder.encoder.0.weight": (i.encoderWeight, identity), "autoencoder.encoder.0.bias": (i.encoderBias, identity),
+                    "autoencoder.decoder.0.weight": (i.decoderWeight, identity), "autoencoder.decoder.0.bias": (i.decoderBias, identity)]
         default:
             return [:]
         }
@@ -43,15 +49,7 @@ extension PyveneGoldenCases {
         let setup = PyveneCaseSetup(data: data, c: c)
         let config = try setup.config()
         let intervenable = try IntervenableModel(config: config, model: model)
-        // Load the saved parameters.
-        for (k, r) in setup.representations.enumerated() {
-            var state: [String: Tensor] = [:]
-            for (name, value) in r["parameters"]?.objectValue ?? JSONObject() {
-                guard let tensorName = value.stringValue, data.dtype(tensorName) == "float32" else { continue }
-                state[name] = try data.tensor(tensorName)
-            }
-            try intervenable.intervention(k).loadState(state)
-        }
+        try setup.loadParameters(into: intervenable)
         let handles = intervenable.interventions.map { gradientHandles($0) }
         let out = try intervenable.forward(base: try setup.input(c["base"]), sources: try setup.sources(),
                                            unitLocations: try setup.locations(for: config),

@@ -69,6 +69,7 @@ public final class InterventionRegistry: Sendable {
                                               interchangeDimension: try intHyperparameter(c.hyperparameters, "interchange_dim", type: "ConstantSourceIntervention"))
         }
         registerTrainable()
+        registerAutoencoders()
     }
 
     /// Adds a type (and wire aliases for it) to the registry, replacing any with the same name.

@@ -68,4 +68,8 @@ extension InterventionType {
     public static let sigmoidMask = InterventionType(canonical: "SigmoidMaskIntervention")
     /// `PCARotatedSpaceIntervention`: interchange among principal components.
     public static let pcaRotatedSpace = InterventionType(canonical: "PCARotatedSpaceIntervention")
+    /// `AutoencoderIntervention`: pyvene's ReLU sparse autoencoder, latents interchanged.
+    public static let autoencoder = InterventionType(canonical: "AutoencoderIntervention")
+    /// `JumpReLUAutoencoderIntervention`: pyvene's JumpReLU sparse autoencoder (Gemma Scope).
+    public static let jumpReLUAutoencoder = InterventionType(canonical: "JumpReLUAutoencoderIntervention")
 }

@@ -131,9 +131,10 @@ public final class IntervenableModel {
                 }
             }
         }
-        if let rank = r.lowRankDimension, rank < 1 || rank > spec.unitDimension * r.maxNumberOfUnits {
-            throw ConfigurationError.invalidField(field: "representations[\(i)].low_rank_dimension", value: "\(rank)",
-                                                  allowed: "1...\(spec.unitDimension * r.maxNumberOfUnits)")
+        // Its upper bound depends on the intervention (a rank for low-rank DAS, a latent count for
+        // an autoencoder); each type's factory checks it.
+        if let rank = r.lowRankDimension, rank < 1 {
+            throw ConfigurationError.invalidField(field: "representations[\(i)].low_rank_dimension", value: "\(rank)", allowed: "an integer ≥ 1")
         }
         return spec
     }
