@@ -73,8 +73,14 @@ import Tensors
         }
         #expect(field { _ = try IntervenableModel(config: IntervenableConfig(RepresentationConfig(layer: 0, component: .blockOutput, sourceRepresentation: [1, 2]), interventionType: .vanilla), model: model) }
                 == "representations[0].source_representation | a vector of 16 (the per-unit dimension of block_output)")
-        #expect(field { _ = try IntervenableModel(config: IntervenableConfig(RepresentationConfig(layer: 0, component: .blockOutput, lowRankDimension: 40), interventionType: .lowRankRotatedSpace), model: model) }
-                == "representations[0].low_rank_dimension | 1...16")
+        // The rank's upper bound is the low-rank intervention's (an autoencoder's latent count may exceed the width).
+        #expect(throws: InterventionError.invalidHyperparameter(type: "LowRankRotatedSpaceIntervention", field: "low_rank_dimension", value: "40",
+                                                                allowed: "an integer in 1...16")) {
+            try IntervenableModel(config: IntervenableConfig(RepresentationConfig(layer: 0, component: .blockOutput, lowRankDimension: 40),
+                                                             interventionType: .lowRankRotatedSpace), model: model)
+        }
+        #expect(field { _ = try IntervenableModel(config: IntervenableConfig(RepresentationConfig(layer: 0, component: .blockOutput, lowRankDimension: 0), interventionType: .lowRankRotatedSpace), model: model) }
+                == "representations[0].low_rank_dimension | an integer ≥ 1")
     }
 
     @Test func malformedPyveneJSONIsNamed() throws {
