@@ -122,3 +122,25 @@ import Tensors
         #expect((out.intervened.logits - plain).abs().maxValue() < 1e-5)
     }
 }
+
+/// SAELens folders in and out.
+@Suite struct SAELensFormatTests {
+    @Test func foldersRoundTripAndBadFieldsAreNamed() throws {
+        let folder = NSTemporaryDirectory() + "intervene-sae-\(UUID().uuidString)"
+        let sae = try SparseAutoencoder(width: 8, latents: 12, activation: .jumpReLU, subtractsDecoderBias: false, seed: 2)
+        sae.threshold.assign(Tensor.full([12], 0.1))
+        try SAELensFormat.save(sae, to: folder)
+        let back = try SAELensFormat.load(folder: folder)
+        #expect(back.activation == .jumpReLU && !back.subtractsDecoderBias && back.latents == 12)
+        let x = Tensor.randomNormal([3, 8], seed: 4)
+        #expect((back.encode(x).latents - sae.encode(x).latents).abs().maxValue() == 0)
+        try #"{"d_in": 8, "d_sae": 12, "architecture": "gated"}"#.write(toFile: folder + "/cfg.json", atomically: true, encoding: .utf8)
+        #expect(throws: SAEError.invalid(field: "architecture", value: "\"gated\"", allowed: "standard, topk, jumprelu")) {
+            try SAELensFormat.load(folder: folder)
+        }
+        try #"{"d_in": 8, "d_sae": 16}"#.write(toFile: folder + "/cfg.json", atomically: true, encoding: .utf8)
+        #expect(throws: SAEError.invalid(field: "W_enc", value: "shape [8, 12]", allowed: "shape [8, 16]")) {
+            try SAELensFormat.load(folder: folder)
+        }
+    }
+}
