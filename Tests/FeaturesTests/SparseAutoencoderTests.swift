@@ -144,3 +144,29 @@ import Tensors
         }
     }
 }
+
+/// Evaluation: a perfect autoencoder explains everything and recovers the loss; one that
+/// outputs zeros recovers none of it.
+@Suite struct SAEEvaluationTests {
+    @Test func perfectAndEmptyAutoencodersScoreAtTheEnds() throws {
+        let model = tinyGPT2()
+        let sequences = [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10]]
+        let site = Site(layer: 0, component: .blockOutput)
+        let perfect = try SparseAutoencoder(width: 16, latents: 32, activation: .relu, subtractsDecoderBias: false)
+        let identity = Tensor.eye(16)
+        perfect.encoderWeight.assign(Tensor.concatenate([identity, identity * -1], axis: 1))
+        perfect.decoderWeight.assign(Tensor.concatenate([identity, identity * -1], axis: 0))
+        let good = try SAEEvaluation.evaluate(perfect, model: model, site: site, sequences: sequences)
+        #expect(abs(good.varianceExplained - 1) < 1e-5 && abs(good.lossRecovered - 1) < 1e-4)
+        // Each coordinate is carried by exactly one of its two latents; a latent whose sign never
+        // occurs in these 10 tokens is dead.
+        #expect(good.meanL0 == 16 && good.deadFraction < 0.5 && good.tokens == 10)
+        #expect(abs(good.splicedLoss - good.cleanLoss) < 1e-4)
+        let empty = try SparseAutoencoder(width: 16, latents: 32, activation: .relu)
+        for (_, p) in empty.namedParameters { p.assign(Tensor.zeros(p.shape)) }
+        let bad = try SAEEvaluation.evaluate(empty, model: model, site: site, sequences: sequences)
+        #expect(abs(bad.lossRecovered) < 1e-6 && bad.meanL0 == 0 && bad.deadFraction == 1)
+        #expect(throws: SAEError.self) { try SAEEvaluation.evaluate(empty, model: model, site: Site(layer: 0, component: .mlpActivation), sequences: sequences) }
+        #expect(throws: SAEError.self) { try SAEEvaluation.evaluate(empty, model: model, site: site, sequences: [[1]]) }
+    }
+}
