@@ -81,19 +81,10 @@ public enum CodebookBundle {
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         let readme = (["# Codebooks", "", "- model: `\(codebooks.model.modelType)` from `\(modelSource)`", "- fingerprint: `\(document.model.fingerprint)`", ""]
             + entries.map { "- `\($0.name)`: \($0.codes) codes, k = \($0.k), \($0.groups) group(s), \($0.objective)" } + [""]).joined(separator: "\n")
-        let manager = FileManager.default
-        let parent = (path as NSString).deletingLastPathComponent
-        if !parent.isEmpty { try manager.createDirectory(atPath: parent, withIntermediateDirectories: true) }
-        let temporary = path + ".tmp-\(UUID().uuidString)"
-        try manager.createDirectory(atPath: temporary, withIntermediateDirectories: true)
-        do {
+        try CodebookCache.writeFolderAtomically(path) { temporary in
             try SafeTensorsWriter.write(items, metadata: ["format": format], to: temporary + "/weights.safetensors")
             try encoder.encode(document).write(to: URL(fileURLWithPath: temporary + "/bundle.json"))
             try Data(readme.utf8).write(to: URL(fileURLWithPath: temporary + "/README.md"))
-            try FileSystem.replaceDirectory(at: path, with: temporary)
-        } catch {
-            try? manager.removeItem(atPath: temporary)
-            throw error
         }
     }
 

@@ -52,3 +52,42 @@ import Tensors
         }
     }
 }
+
+/// One token per letter a…z (ids 1…26), id 0 for anything else; no special tokens.
+struct LetterTokenizer: Tokenizer {
+    func encode(_ text: String, addSpecialTokens: Bool) -> Encoding {
+        let ids = text.unicodeScalars.map { s -> Int in s.value >= 97 && s.value < 123 ? Int(s.value) - 96 : 0 }
+        return Encoding(ids: ids, tokens: ids.map { "\($0)" }, offsets: [])
+    }
+    func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String {
+        String(ids.map { $0 > 0 && $0 < 27 ? Character(Unicode.Scalar(UInt8($0 + 96))) : " " })
+    }
+    var vocabularySize: Int { 40 }
+    var paddingId: Int { 0 }
+    func id(of token: String) -> Int? { nil }
+}
+
+/// Collecting codes by running a codebook model over prompts.
+@Suite struct CodeSearchCollectionTests {
+    @Test func collectGathersEveryCodebookAndNeurons() throws {
+        let specs = [CodebookSpec(placement: .mlp, layers: [1], codeCount: 8, k: 2),
+                     CodebookSpec(placement: .attentionPreprojection, layers: [0], codeCount: 6, k: 1, groups: 2)]
+        let model = try CodebookModel(model: tinyGPT2(), specs: specs)
+        var calls: [Int] = []
+        let (data, metrics) = try CollectedCodes.collect(model, tokenizer: LetterTokenizer(), prompts: ["the cat", "a mat"], neurons: true) { done, _ in
+            calls.append(done)
+        }
+        #expect(calls == [1, 2])
+        #expect(data.documents.map(\.text) == ["the cat", "a mat"])
+        #expect(data.codebooks.map(\.name) == ["L0.attn_preproj.g0", "L0.attn_preproj.g1", "L1.mlp"])
+        #expect(data.codebooks[2].ids.map(\.count) == [14, 10])
+        #expect(data.neurons["L1.mlp"]?.shape == [12, 16] && data.neurons["L0.attn_preproj"]?.shape == [12, 16])
+        #expect(metrics.loss.isFinite && metrics.loss > 0)
+        #expect(try data.activationCounts(codebook: "L1.mlp").reduce(0, +) >= 12)
+        let search = try CodeSearch.search(data, pattern: "at")
+        #expect(search.matchedTokens == 2 && !search.matches.isEmpty)
+        #expect(throws: CodeAnalysisError.invalidOption(field: "prompts[1]", value: "'' (no tokens)", allowed: "a prompt with at least one token")) {
+            try CollectedCodes.collect(model, tokenizer: LetterTokenizer(), prompts: ["a", ""])
+        }
+    }
+}
