@@ -74,6 +74,12 @@ public struct CodeSearchResult: Equatable, Sendable {
 
 /// Code search over collected codes (Tamkin, Taufeeque and Goodman 2023, section 4): which codes
 /// fire on the tokens a regular expression picks out of the decoded text.
+///
+/// Differences from codebook-features' `code_search_utils`: a code fires on a token when it
+/// fills any of the k slots and counts once per token (the reference counts a code in two slots
+/// of one matching token twice in its recall numerator); results are filtered by
+/// `minPrecision`/`minRecall` (inclusive) and one global `limit` instead of a fixed recall > 0.01,
+/// precision > threshold and top 5 per codebook.
 public enum CodeSearch {
     /// The tokens a pattern matches. The pattern runs over each document's decoded text
     /// (`TokenDocument.text`); each non-empty match picks the token holding its first character
@@ -83,7 +89,10 @@ public enum CodeSearch {
     public static func matchingTokens(_ pattern: String, in documents: [TokenDocument]) throws -> Set<TokenPosition> {
         let regex: NSRegularExpression
         do { regex = try NSRegularExpression(pattern: pattern) } catch {
-            throw CodeAnalysisError.invalidRegex(pattern: pattern, reason: (error as NSError).localizedDescription)
+            // Foundation's message is generic; Swift's regex parser says what is wrong.
+            var reason = "it does not compile"
+            do { _ = try Regex(pattern) } catch let parseError { reason = "\(parseError)" }
+            throw CodeAnalysisError.invalidRegex(pattern: pattern, reason: reason)
         }
         let group = regex.numberOfCaptureGroups > 0 ? 1 : 0
         var found = Set<TokenPosition>()

@@ -56,7 +56,14 @@ struct CodebookSearchCommand: ParsableCommand {
             }
             let result = try CodeSearch.search(codes, pattern: regex, options: options)
             let matched = baseline ? try CodeSearch.matchingTokens(regex, in: codes.documents) : []
-            let neurons = try result.matches.map { baseline ? try CodeSearch.bestNeuron(codes, matched: matched, recall: $0.recall) : nil }
+            var byRecall: [Double: NeuronBaseline?] = [:]
+            let neurons = try result.matches.map { m -> NeuronBaseline? in
+                guard baseline else { return nil }
+                if let known = byRecall[m.recall] { return known }
+                let best = try CodeSearch.bestNeuron(codes, matched: matched, recall: m.recall)
+                byRecall[m.recall] = .some(best)
+                return best
+            }
             if output.json {
                 let rows: [[String: Any]] = zip(result.matches, neurons).map { m, n in
                     var row: [String: Any] = ["codebook": m.codebook, "code": m.code, "precision": m.precision, "recall": m.recall,

@@ -95,8 +95,8 @@ func handMadeCodes() throws -> CollectedCodes {
         do {
             _ = try CodeSearch.matchingTokens("[a-", in: data.documents)
             Issue.record("an invalid regex was accepted")
-        } catch let CodeAnalysisError.invalidRegex(pattern, _) {
-            #expect(pattern == "[a-")
+        } catch let CodeAnalysisError.invalidRegex(pattern, reason) {
+            #expect(pattern == "[a-" && reason == "expected ']'")
         }
         #expect(throws: CodeAnalysisError.codeOutOfRange(codebook: "cb", code: 4, codes: 4)) { try data.activations(codebook: "cb", code: 4) }
         #expect(throws: CodeAnalysisError.codeOutOfRange(codebook: "cb2", code: -1, codes: 3)) { try data.topContexts(codebook: "cb2", code: -1) }
