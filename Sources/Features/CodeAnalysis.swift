@@ -19,7 +19,9 @@ public struct TokenDocument: Codable, Equatable, Sendable {
 
 /// A token of a dataset: document index and position along T.
 public struct TokenPosition: Hashable, Comparable, Codable, Sendable {
+    /// Index into the dataset's documents.
     public var document: Int
+    /// Position along the document's tokens.
     public var position: Int
 
     public init(document: Int, position: Int) {
@@ -57,7 +59,9 @@ public struct CollectedCodebook: Sendable {
 
 /// Where one code fired: the token and the slot (0 = the code was the most similar one).
 public struct CodeActivation: Equatable, Sendable {
+    /// The token.
     public var token: TokenPosition
+    /// The best slot the code held there (0 = the most similar code).
     public var slot: Int
 
     public init(token: TokenPosition, slot: Int) {
@@ -68,7 +72,9 @@ public struct CodeActivation: Equatable, Sendable {
 
 /// A window of text around one activation of a code.
 public struct CodeContext: Equatable, Sendable {
+    /// The activating token.
     public var token: TokenPosition
+    /// The best slot the code held there.
     public var slot: Int
     /// The `window` tokens before the activating token, decoded.
     public var before: String
@@ -89,7 +95,9 @@ public struct CodeContext: Equatable, Sendable {
 /// Codes collected by running a model with codebooks over a token dataset: the documents, every
 /// codebook's ids on every token, and optionally the activations the neuron baseline reads.
 public struct CollectedCodes: Sendable {
+    /// The tokenized documents, in order.
     public let documents: [TokenDocument]
+    /// Every codebook's ids on every document.
     public let codebooks: [CollectedCodebook]
     /// Neuron activations by name, (N, width) each, rows in dataset order (document 0's tokens,
     /// then document 1's, …); used by `CodeSearch.bestNeuron`.

@@ -5,9 +5,13 @@ import Tensors
 /// With M = the tokens the pattern matches and A = the tokens on which the code fires:
 /// precision = |A ∩ M| / |A|, recall = |A ∩ M| / |M|.
 public struct CodeMatch: Equatable, Sendable, Codable {
+    /// The codebook's name.
     public var codebook: String
+    /// The code index.
     public var code: Int
+    /// |A ∩ M| / |A|.
     public var precision: Double
+    /// |A ∩ M| / |M|.
     public var recall: Double
     /// |A|: tokens on which the code fires anywhere in the dataset.
     public var activations: Int
@@ -40,6 +44,7 @@ public struct CodeSearchOptions: Equatable, Sendable {
     public var minPrecision: Double
     /// Keep codes with recall ≥ this (0 ... 1).
     public var minRecall: Double
+    /// The order of the results.
     public var sort: Sort
     /// Keep at most this many codes per search (nil: all).
     public var limit: Int?
@@ -65,6 +70,7 @@ public struct CodeSearchOptions: Equatable, Sendable {
 
 /// The outcome of `CodeSearch.search`.
 public struct CodeSearchResult: Equatable, Sendable {
+    /// The regular expression searched for.
     public var pattern: String
     /// |M|: tokens the pattern matches.
     public var matchedTokens: Int

@@ -4,6 +4,7 @@ import Tensors
 public struct NeuronBaseline: Equatable, Sendable, Codable {
     /// The neuron table (`CollectedCodes.neurons` key) and the neuron's index in it.
     public var table: String
+    /// The neuron's column in that table.
     public var neuron: Int
     /// The neuron "fires" where its activation is ≥ this.
     public var threshold: Float
@@ -23,7 +24,9 @@ public struct NeuronBaseline: Equatable, Sendable, Codable {
 
 /// A code and its cosine similarity to another code of the same codebook.
 public struct SimilarCode: Equatable, Sendable, Codable {
+    /// The other code's index.
     public var code: Int
+    /// The cosine of the two code vectors.
     public var cosine: Float
 
     public init(code: Int, cosine: Float) {

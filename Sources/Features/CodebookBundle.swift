@@ -18,7 +18,9 @@ import Tensors
 /// The fingerprint is `ModelFingerprint` of the base model's own parameters (inserted layers
 /// left out), so a bundle loads only onto the model it was trained on. Saving is atomic.
 public enum CodebookBundle {
+    /// bundle.json's format.
     public static let format = "intervene-codebook-bundle"
+    /// The format version written and read.
     public static let version = 1
 
     struct Document: Codable {

@@ -6,8 +6,11 @@ import Tensors
 public struct CodebookCacheManifest: Codable, Equatable, Sendable {
     /// The model the codes were collected with.
     public struct Model: Codable, Equatable, Sendable {
+        /// config.json's model_type.
         public var type: String
+        /// The base model's `ModelFingerprint` (inserted layers left out).
         public var fingerprint: String
+        /// Where the weights were read from.
         public var source: String
         public init(type: String, fingerprint: String, source: String) {
             self.type = type
@@ -18,8 +21,11 @@ public struct CodebookCacheManifest: Codable, Equatable, Sendable {
 
     /// One codebook's entry.
     public struct Codebook: Codable, Equatable, Sendable {
+        /// The codebook's name.
         public var name: String
+        /// Number of codes C.
         public var codes: Int
+        /// Codes selected per token.
         public var k: Int
         /// Width of the code vectors (nil when none were stored).
         public var width: Int?
@@ -33,7 +39,9 @@ public struct CodebookCacheManifest: Codable, Equatable, Sendable {
 
     /// One neuron table's entry.
     public struct Neurons: Codable, Equatable, Sendable {
+        /// The inserted layer's name.
         public var name: String
+        /// Activations per token, W.
         public var width: Int
         public init(name: String, width: Int) {
             self.name = name
@@ -41,15 +49,23 @@ public struct CodebookCacheManifest: Codable, Equatable, Sendable {
         }
     }
 
+    /// Always "codebook-cache".
     public var kind: String
+    /// The format version, 1.
     public var version: Int
+    /// ISO 8601 time of writing.
     public var created: String
+    /// The model the codes were collected with.
     public var model: Model
     /// The codebook bundle the codes came from, if any.
     public var bundle: String?
+    /// Number of documents D.
     public var documents: Int
+    /// Number of tokens N over all documents.
     public var tokens: Int
+    /// The codebooks, in collection order.
     public var codebooks: [Codebook]
+    /// The neuron tables stored for the baseline.
     public var neurons: [Neurons]
     /// The files of the folder by role: "text" and "codes".
     public var files: [String: String]
@@ -79,7 +95,9 @@ public struct CodebookCacheManifest: Codable, Equatable, Sendable {
 /// kind, the version and every shape, and throws `CodeAnalysisError.invalidCache` naming the
 /// file and field.
 public enum CodebookCache {
+    /// The manifest's kind.
     public static let kind = "codebook-cache"
+    /// The format version written and read.
     public static let version = 1
     static let textFile = "tokens.json", codesFile = "codes.safetensors"
 
