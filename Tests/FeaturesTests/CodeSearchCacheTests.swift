@@ -42,5 +42,18 @@ import Tensors
         }
         try original.replacingOccurrences(of: "\"tokens\" : 9", with: "\"tokens\" : 10").write(toFile: manifestPath, atomically: true, encoding: .utf8)
         #expect(throws: CodeAnalysisError.self) { try CodebookCache.read(from: path) }
+        try original.replacingOccurrences(of: "\"kind\" : \"codebook-cache\"", with: "\"kind\" : \"sae-latents\"")
+            .write(toFile: manifestPath, atomically: true, encoding: .utf8)
+        #expect(throws: CodeAnalysisError.invalidCache(path: manifestPath, field: "kind", found: "sae-latents", expected: "\"codebook-cache\"")) {
+            try CodebookCache.read(from: path)
+        }
+        // A codes tensor of the wrong shape names the tensor.
+        try original.write(toFile: manifestPath, atomically: true, encoding: .utf8)
+        try SafeTensorsWriter.write(["tokens": .int64(IndexTensor(shape: [9], values: Array(repeating: 0, count: 9))),
+                                     "codes.cb": .int64(IndexTensor(shape: [9, 2], values: Array(repeating: 0, count: 18)))],
+                                    to: path + "/codes.safetensors")
+        #expect(throws: CodeAnalysisError.invalidCache(path: path + "/codes.safetensors", field: "codes.cb", found: "shape [9, 2]", expected: "shape [9, 1]")) {
+            try CodebookCache.read(from: path)
+        }
     }
 }
