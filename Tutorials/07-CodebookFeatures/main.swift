@@ -5,6 +5,7 @@
 //
 //   07-CodebookFeatures          quick mode (the one `make test` runs; about a minute on 2 cores)
 //   07-CodebookFeatures --full   the paper's setting: 100 states, 10 edges, base 10, 4 layers
+//   07-CodebookFeatures --full --steps 500   the same with fewer training steps
 //
 // The last line printed is a JSON object with the headline figures.
 import CausalAbstraction
@@ -20,12 +21,26 @@ struct Setting {
     var threshold: Double
 }
 
-let full = CommandLine.arguments.dropFirst().contains("--full")
-let setting = full
-    ? Setting(states: 100, edges: 10, base: 10, width: 128, layers: 4, heads: 4, codes: 1000,
-              training: TokFSMTrainingOptions(steps: 3000, batchSize: 32, statesPerSequence: 32, learningRate: 1e-3), threshold: 0.9)
-    : Setting(states: 16, edges: 4, base: 10, width: 32, layers: 2, heads: 4, codes: 64,
-              training: TokFSMTrainingOptions(steps: 2000, batchSize: 32, statesPerSequence: 12, learningRate: 3e-3), threshold: 0.8)
+let arguments = Array(CommandLine.arguments.dropFirst())
+let full = arguments.contains("--full")
+
+/// The mode's setting; `--steps N` overrides the number of training steps (a shorter full run).
+func makeSetting(full: Bool, arguments: [String]) -> Setting {
+    var setting = full
+        ? Setting(states: 100, edges: 10, base: 10, width: 128, layers: 4, heads: 4, codes: 1000,
+                  training: TokFSMTrainingOptions(steps: 3000, batchSize: 32, statesPerSequence: 32, learningRate: 3e-3), threshold: 0.9)
+        : Setting(states: 16, edges: 4, base: 10, width: 32, layers: 2, heads: 4, codes: 64,
+                  training: TokFSMTrainingOptions(steps: 2000, batchSize: 32, statesPerSequence: 12, learningRate: 3e-3), threshold: 0.8)
+    if let i = arguments.firstIndex(of: "--steps") {
+        guard i + 1 < arguments.count, let steps = Int(arguments[i + 1]), steps > 0 else {
+            FileHandle.standardError.write("--steps needs a positive integer\n".data(using: .utf8)!)
+            exit(2)
+        }
+        setting.training.steps = steps
+    }
+    return setting
+}
+let setting = makeSetting(full: full, arguments: arguments)
 
 // 1. The machine: N states, E successors each, every state written as base-b digit tokens.
 let fsm = try TokFSM(states: setting.states, edges: setting.edges, base: setting.base, seed: 42)
