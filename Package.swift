@@ -40,6 +40,8 @@ let package = Package(
                           path: "Tutorials/03-DistributedAlignmentSearch", exclude: ["README.md"]),
         .executableTarget(name: "04-BoundlessDAS", dependencies: ["CausalAbstraction", "Intervene", "Models", "Tensors"],
                           path: "Tutorials/04-BoundlessDAS", exclude: ["README.md"]),
+        .executableTarget(name: "07-CodebookFeatures", dependencies: ["CausalAbstraction", "Features", "Models", "Tensors"],
+                          path: "Tutorials/07-CodebookFeatures", exclude: ["README.md"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors"]),
         .testTarget(name: "InterveneTests", dependencies: ["Intervene", "Models", "Tensors"]),
