@@ -12,23 +12,21 @@ public enum SAELensFormat {
         let config = try ModelConfig(path: folder + "/cfg.json")
         let width = try config.int("d_in"), latents = try config.int("d_sae")
         let architecture = (try? config.string("architecture")) ?? "standard"
-        let activation: SAEActivation
-        switch architecture {
-        case "jumprelu": activation = .jumpReLU
-        case "topk":
+        func topK() throws -> SAEActivation {
             guard let k = config.json["activation_fn_kwargs"]?["k"]?.intValue else {
                 throw SAEError.invalid(field: "activation_fn_kwargs.k", value: "missing", allowed: "the k of a TopK SAE")
             }
-            activation = .topK(k)
+            return .topK(k)
+        }
+        let activation: SAEActivation
+        switch architecture {
+        case "jumprelu": activation = .jumpReLU
+        case "topk": activation = try topK()
         case "standard":
             let name = (try? config.string("activation_fn_str")) ?? "relu"
             switch name {
             case "relu": activation = .relu
-            case "topk":
-                guard let k = config.json["activation_fn_kwargs"]?["k"]?.intValue else {
-                    throw SAEError.invalid(field: "activation_fn_kwargs.k", value: "missing", allowed: "the k of a TopK SAE")
-                }
-                activation = .topK(k)
+            case "topk": activation = try topK()
             default: throw SAEError.invalid(field: "activation_fn_str", value: "\"\(name)\"", allowed: "relu, topk")
             }
         default: throw SAEError.invalid(field: "architecture", value: "\"\(architecture)\"", allowed: "standard, topk, jumprelu")
