@@ -51,6 +51,8 @@ enum TorchFixtures {
         #expect(value["bf16"]?.tensorValue?.dtype == .bfloat16)
         #expect(value["long"]?.tensorValue?.dtype == .int64)
         #expect(value["mask"]?.tensorValue?.dtype == .bool)
+        #expect(value["char"]?.tensorValue?.dtype == .int8)
+        #expect(value["byte"]?.tensorValue?.dtype == .uint8)
     }
 
     @Test func readsNestedContainersAndPrimitives() throws {
@@ -114,5 +116,35 @@ enum TorchFixtures {
 
     @Test func refusesSizeStrideMismatch() {
         #expect(TorchFixtures.error("stride_mismatch.pt") == .invalidTensor(reason: "size has 2 dimensions but stride has 1"))
+    }
+
+    @Test func refusesCompressedEntry() {
+        #expect(TorchFixtures.error("compressed.pt") == .compressedEntry(name: "archive/data.pkl", method: 8))
+    }
+
+    @Test func refusesSelfContainingList() {
+        #expect(TorchFixtures.error("cyclic.pt") == .limitExceeded(what: "nesting depth", limit: TorchCheckpoint.maximumDepth, offset: -1))
+    }
+
+    @Test func refusesStackUnderflow() {
+        #expect(TorchFixtures.error("underflow.pt") == .invalidPickle(reason: "stack underflow", offset: 3))
+    }
+
+    @Test func refusesNegativeStride() {
+        #expect(TorchFixtures.error("negative_stride.pt") == .invalidTensor(reason: "dimension 1 has negative stride -1"))
+    }
+
+    @Test func refusesMissingStorageEntry() {
+        #expect(TorchFixtures.error("missing_storage.pt") == .missingEntry(name: "archive/data/0"))
+    }
+
+    @Test func refusesZip64EndRecord() throws {
+        // An end-of-central-directory record whose entry count is saturated (0xFFFF).
+        var record: [UInt8] = [0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]
+        record += [UInt8](repeating: 0, count: 10)
+        let path = NSTemporaryDirectory() + "intervene-zip64-\(UUID().uuidString).pt"
+        FileManager.default.createFile(atPath: path, contents: Data(record))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: TorchCheckpointError.zip64Unsupported(path: path, field: "entry count")) { try TorchCheckpoint(path: path) }
     }
 }

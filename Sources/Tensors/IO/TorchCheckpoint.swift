@@ -13,6 +13,10 @@ public final class TorchCheckpoint: @unchecked Sendable {
 
     /// The deepest container nesting accepted.
     public static let maximumDepth = 256
+    /// The most values the decoded tree may hold (memo sharing could otherwise multiply them).
+    public static let maximumNodes = 1 << 24
+    /// The most elements a tensor may have beyond its storage's size (stride-0 expanded views).
+    public static let maximumExpandedElements = 1 << 28
 
     /// Every tensor, keyed by its dotted path through nested dicts and lists (state_dict style).
     public var tensors: [String: Tensor] { value.flattenedTensors() }
@@ -31,14 +35,17 @@ public final class TorchCheckpoint: @unchecked Sendable {
             let data = try archive.data(prefix + "data/" + storage.key)
             return try TorchCheckpoint.rebuild(storage: storage, data: data, offset: offset, size: size, stride: stride)
         }
-        value = try TorchCheckpoint.convert(try machine.run(), depth: 0)
+        var budget = TorchCheckpoint.maximumNodes
+        value = try TorchCheckpoint.convert(try machine.run(), depth: 0, budget: &budget)
     }
 
     /// Turns the VM's objects into values, bounding nesting (which also stops memo cycles).
-    static func convert(_ o: TorchPickleObject, depth: Int) throws -> TorchValue {
+    static func convert(_ o: TorchPickleObject, depth: Int, budget: inout Int) throws -> TorchValue {
         guard depth < maximumDepth else {
             throw TorchCheckpointError.limitExceeded(what: "nesting depth", limit: maximumDepth, offset: -1)
         }
+        budget -= 1
+        guard budget >= 0 else { throw TorchCheckpointError.limitExceeded(what: "value count", limit: maximumNodes, offset: -1) }
         switch o {
         case .none: return .none
         case .bool(let b): return .bool(b)
@@ -46,10 +53,12 @@ public final class TorchCheckpoint: @unchecked Sendable {
         case .double(let d): return .double(d)
         case .string(let s): return .string(s)
         case .tensor(let t): return .tensor(t)
-        case .list(let l): return .list(try l.items.map { try convert($0, depth: depth + 1) })
-        case .tuple(let items): return .tuple(try items.map { try convert($0, depth: depth + 1) })
+        case .list(let l): return .list(try l.items.map { try convert($0, depth: depth + 1, budget: &budget) })
+        case .tuple(let items): return .tuple(try items.map { try convert($0, depth: depth + 1, budget: &budget) })
         case .dict(let d):
-            return .dict(try d.pairs.map { TorchDictEntry(key: try convert($0.0, depth: depth + 1), value: try convert($0.1, depth: depth + 1)) })
+            return .dict(try d.pairs.map {
+                TorchDictEntry(key: try convert($0.0, depth: depth + 1, budget: &budget), value: try convert($0.1, depth: depth + 1, budget: &budget))
+            })
         case .mark, .global, .storage:
             throw TorchCheckpointError.invalidPickle(reason: "result holds a \(o.kindName), not a value", offset: -1)
         }
@@ -78,6 +87,9 @@ public final class TorchCheckpoint: @unchecked Sendable {
             }
             count = c
             span = sum
+        }
+        guard count <= Swift.max(storage.numel, maximumExpandedElements) else {
+            throw TorchCheckpointError.invalidTensor(reason: "size \(size) has \(count) elements, more than storage '\(storage.key)' holds and the expansion limit")
         }
         if count > 0 && (offset > storage.numel || span >= storage.numel - offset) {
             throw TorchCheckpointError.tensorOutOfBounds(key: storage.key, offset: offset, extent: span + 1, storageElements: storage.numel)
@@ -109,6 +121,9 @@ public final class TorchCheckpoint: @unchecked Sendable {
         case .float64: return Float(data.loadUnaligned(fromByteOffset: i * 8, as: Double.self))
         case .int64: return Float(data.loadUnaligned(fromByteOffset: i * 8, as: Int64.self))
         case .int32: return Float(data.loadUnaligned(fromByteOffset: i * 4, as: Int32.self))
+        case .int16: return Float(data.loadUnaligned(fromByteOffset: i * 2, as: Int16.self))
+        case .int8: return Float(Int8(bitPattern: data[i]))
+        case .uint8: return Float(data[i])
         case .bool: return data[i] == 0 ? 0 : 1
         case .float16:
             var h = data.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self), f: Float = 0

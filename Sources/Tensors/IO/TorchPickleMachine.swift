@@ -52,7 +52,7 @@ struct TorchPickleMachine {
 
     /// Pops everything above the most recent mark.
     mutating func popToMark() throws -> [TorchPickleObject] {
-        guard let m = marks.popLast(), m <= stack.count else { throw fail("no mark on the stack") }
+        guard let m = marks.popLast(), m < stack.count else { throw fail("no mark on the stack") }
         let items = Array(stack[(m + 1)...])
         stack.removeSubrange(m...)
         return items

@@ -24,15 +24,16 @@ struct TorchStorageRef {
 /// Element types of torch storages the reader accepts.
 public enum TorchStorageDType: String, Sendable, CaseIterable {
     case float32 = "FloatStorage", float16 = "HalfStorage", bfloat16 = "BFloat16Storage"
-    case float64 = "DoubleStorage", int64 = "LongStorage", int32 = "IntStorage", bool = "BoolStorage"
+    case float64 = "DoubleStorage", int64 = "LongStorage", int32 = "IntStorage", int16 = "ShortStorage"
+    case int8 = "CharStorage", uint8 = "ByteStorage", bool = "BoolStorage"
 
     /// Bytes per element.
     public var size: Int {
         switch self {
         case .float64, .int64: return 8
         case .float32, .int32: return 4
-        case .float16, .bfloat16: return 2
-        case .bool: return 1
+        case .float16, .bfloat16, .int16: return 2
+        case .int8, .uint8, .bool: return 1
         }
     }
 }

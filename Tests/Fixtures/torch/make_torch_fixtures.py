@@ -24,6 +24,9 @@ state["double"] = torch.randn(2, 2).double()
 state["long"] = torch.tensor([-3, 0, 1 << 40])
 state["int"] = torch.tensor([[1, -2], [3, 4]], dtype=torch.int32)
 state["mask"] = torch.tensor([True, False, True])
+state["short"] = torch.tensor([-300, 7], dtype=torch.int16)
+state["char"] = torch.tensor([-5, 5], dtype=torch.int8)
+state["byte"] = torch.tensor([0, 255], dtype=torch.uint8)
 state["scalar"] = torch.tensor(2.5)
 torch.save(state, os.path.join(here, "state_dict.pt"))
 record("state_dict", state)
@@ -48,11 +51,11 @@ with open(os.path.join(here, "expected.json"), "w") as f:
     json.dump(expected, f, indent=0)
 
 
-def archive(name, pickle_bytes, entries=None):
-    with zipfile.ZipFile(os.path.join(here, name), "w", zipfile.ZIP_STORED) as z:
-        z.writestr("archive/data.pkl", pickle_bytes)
-        for k, v in (entries or {}).items():
-            z.writestr("archive/data/" + k, v)
+def archive(name, pickle_bytes, entries=None, method=zipfile.ZIP_STORED):
+    """A torch-style zip (fixed timestamps, so reruns give the same bytes)."""
+    with zipfile.ZipFile(os.path.join(here, name), "w", method) as z:
+        for entry, data in [("data.pkl", pickle_bytes)] + [("data/" + k, v) for k, v in (entries or {}).items()]:
+            z.writestr(zipfile.ZipInfo("archive/" + entry, date_time=(2020, 1, 1, 0, 0, 0)), data, compress_type=method)
 
 
 # 4. Malformed inputs.
@@ -79,3 +82,14 @@ with open(os.path.join(here, "state_dict.pt"), "rb") as f:
     whole = f.read()
 with open(os.path.join(here, "truncated.pt"), "wb") as f:
     f.write(whole[: len(whole) // 2])
+
+# 5. More malformed inputs: a compressed entry, a self-containing list, a stack underflow,
+# a negative stride and a storage entry that is missing.
+archive("compressed.pt", pickle.dumps({"a": 1}, protocol=2), method=zipfile.ZIP_DEFLATED)
+cycle = []
+cycle.append(cycle)
+archive("cyclic.pt", pickle.dumps(cycle, protocol=2))
+archive("underflow.pt", b"\x80\x02a.")
+negative = tensor_pickle(6, 0, [2, 3], [3, 1]).replace(b"(K\x03K\x01t\x89", b"(K\x03J\xff\xff\xff\xfft\x89")
+archive("negative_stride.pt", negative, {"0": floats})
+archive("missing_storage.pt", tensor_pickle(6, 0, [2, 3], [3, 1]))
