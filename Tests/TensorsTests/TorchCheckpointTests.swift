@@ -76,6 +76,10 @@ enum TorchFixtures {
         try check("views", file: "views.pt")
     }
 
+    @Test func readsModuleStateDictWithMetadata() throws {
+        try check("module_state", file: "module_state.pt")
+    }
+
     @Test func readsHandWrittenTensorPickle() throws {
         let t = try #require(TorchCheckpoint(path: TorchFixtures.path("good_handmade.pt")).value.tensorValue)
         #expect(t.tensor.shape == [2, 3])

@@ -47,6 +47,12 @@ views = {"base": base, "slice": base[1:3, 2:5], "transposed": base.t(), "every_o
 torch.save(views, os.path.join(here, "views.pt"))
 record("views", views)
 
+# 4. A module's state_dict, whose OrderedDict carries a _metadata attribute (set by BUILD).
+module = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.LayerNorm(2))
+module_state = module.state_dict()
+torch.save(module_state, os.path.join(here, "module_state.pt"))
+record("module_state", module_state)
+
 with open(os.path.join(here, "expected.json"), "w") as f:
     json.dump(expected, f, indent=0)
 
@@ -58,7 +64,7 @@ def archive(name, pickle_bytes, entries=None, method=zipfile.ZIP_STORED):
             z.writestr(zipfile.ZipInfo("archive/" + entry, date_time=(2020, 1, 1, 0, 0, 0)), data, compress_type=method)
 
 
-# 4. Malformed inputs.
+# 5. Malformed inputs.
 archive("os_system.pt", pickle.dumps(os.system, protocol=2))
 archive("eval.pt", pickle.dumps(eval, protocol=4))
 archive("unknown_opcode.pt", b"\x80\x02}q\x00I42\n.")  # INT (text) opcode 'I' is not supported
@@ -83,7 +89,7 @@ with open(os.path.join(here, "state_dict.pt"), "rb") as f:
 with open(os.path.join(here, "truncated.pt"), "wb") as f:
     f.write(whole[: len(whole) // 2])
 
-# 5. More malformed inputs: a compressed entry, a self-containing list, a stack underflow,
+# 6. More malformed inputs: a compressed entry, a self-containing list, a stack underflow,
 # a negative stride and a storage entry that is missing.
 archive("compressed.pt", pickle.dumps({"a": 1}, protocol=2), method=zipfile.ZIP_DEFLATED)
 cycle = []
