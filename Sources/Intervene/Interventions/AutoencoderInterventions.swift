@@ -62,15 +62,9 @@ public final class AutoencoderIntervention: Intervention {
         return InterventionResult(z.linear(weight: decoderWeight.value, bias: decoderBias.value), sideOutputs: ["latents": z])
     }
 
-    public func stateTensors() -> [String: Tensor] {
-        Dictionary(uniqueKeysWithValues: namedParameters.map { ($0.name, $0.parameter.value) })
-    }
+    public func stateTensors() -> [String: Tensor] { parameterState() }
 
-    public func loadState(_ tensors: [String: Tensor]) throws {
-        for (name, parameter) in namedParameters {
-            parameter.assign(try stateTensor(tensors, name, shape: parameter.shape, intervention: typeName))
-        }
-    }
+    public func loadState(_ tensors: [String: Tensor]) throws { try loadParameterState(tensors) }
 }
 
 /// pyvene's `JumpReLUAutoencoderIntervention` (Gemma Scope's JumpReLU SAE): latents 0..<k take
@@ -137,15 +131,9 @@ public final class JumpReLUAutoencoderIntervention: Intervention {
         return InterventionResult(a.linear(weight: decoderWeight.value, bias: decoderBias.value, layout: .inputMajor), sideOutputs: ["latents": a])
     }
 
-    public func stateTensors() -> [String: Tensor] {
-        Dictionary(uniqueKeysWithValues: namedParameters.map { ($0.name, $0.parameter.value) })
-    }
+    public func stateTensors() -> [String: Tensor] { parameterState() }
 
-    public func loadState(_ tensors: [String: Tensor]) throws {
-        for (name, parameter) in namedParameters {
-            parameter.assign(try stateTensor(tensors, name, shape: parameter.shape, intervention: typeName))
-        }
-    }
+    public func loadState(_ tensors: [String: Tensor]) throws { try loadParameterState(tensors) }
 }
 
 /// A (1, …, 1, L) mask of ones on the chosen latents, shaped to broadcast over `like`.

@@ -60,6 +60,19 @@ extension Intervention {
     public func stateTensors() -> [String: Tensor] { [:] }
     public func loadState(_ tensors: [String: Tensor]) throws {}
     public var actsOnEveryTimeStep: Bool { false }
+    /// The named parameters' values: the whole state of interventions whose state is their
+    /// parameters (use as `stateTensors()`).
+    public func parameterState() -> [String: Tensor] {
+        Dictionary(uniqueKeysWithValues: namedParameters.map { ($0.name, $0.parameter.value) })
+    }
+
+    /// Assigns every named parameter from `tensors`, checking names and shapes (use as `loadState`).
+    public func loadParameterState(_ tensors: [String: Tensor]) throws {
+        for (name, parameter) in namedParameters {
+            parameter.assign(try stateTensor(tensors, name, shape: parameter.shape, intervention: typeName))
+        }
+    }
+
     /// True when some parameter is trainable.
     public var isTrainable: Bool { namedParameters.contains { $0.parameter.isTrainable } }
 }

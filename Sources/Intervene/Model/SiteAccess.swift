@@ -29,20 +29,13 @@ struct SiteAccess {
 
     /// Selects the component's part of the tap (a third of the last dimension, or all).
     func component(_ tap: Tensor) -> Tensor {
-        if case .third(let k) = spec.view {
-            let w = tap.shape[tap.rank - 1] / 3
-            return tap.narrowed(tap.rank - 1, start: k * w, length: w)
-        }
+        if case .third = spec.view { return SiteViews.view(tap, spec.view) }
         return tap
     }
 
     /// Writes `part` back as the component's part of `tap`.
     func replacingComponent(_ tap: Tensor, with part: Tensor) -> Tensor {
-        if case .third(let k) = spec.view {
-            var parts = tap.chunked(3, axis: tap.rank - 1)
-            parts[k] = part
-            return Tensor.concatenate(parts, axis: tap.rank - 1)
-        }
+        if case .third = spec.view { return SiteViews.replacing(in: tap, spec.view, with: part) }
         return part
     }
 
