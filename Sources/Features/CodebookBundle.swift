@@ -83,7 +83,7 @@ public enum CodebookBundle {
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         let readme = (["# Codebooks", "", "- model: `\(codebooks.model.modelType)` from `\(modelSource)`", "- fingerprint: `\(document.model.fingerprint)`", ""]
             + entries.map { "- `\($0.name)`: \($0.codes) codes, k = \($0.k), \($0.groups) group(s), \($0.objective)" } + [""]).joined(separator: "\n")
-        try CodebookCache.writeFolderAtomically(path) { temporary in
+        try FileSystem.writeDirectoryAtomically(path) { temporary in
             try SafeTensorsWriter.write(items, metadata: ["format": format], to: temporary + "/weights.safetensors")
             try encoder.encode(document).write(to: URL(fileURLWithPath: temporary + "/bundle.json"))
             try Data(readme.utf8).write(to: URL(fileURLWithPath: temporary + "/README.md"))

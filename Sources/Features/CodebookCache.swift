@@ -134,29 +134,12 @@ public enum CodebookCache {
         let text = TextFile(documents: data.documents.map { .init(ids: $0.ids, pieces: $0.pieces, text: $0.text) })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        try writeFolderAtomically(path) { temporary in
+        try FileSystem.writeDirectoryAtomically(path) { temporary in
             try SafeTensorsWriter.write(items, metadata: ["kind": kind], to: temporary + "/" + codesFile)
             try encoder.encode(text).write(to: URL(fileURLWithPath: temporary + "/" + textFile))
             try encoder.encode(manifest).write(to: URL(fileURLWithPath: temporary + "/manifest.json"))
         }
         return manifest
-    }
-
-    /// Runs `fill` on a fresh temporary sibling of `path`, then puts it in place of `path`;
-    /// on failure the temporary folder is removed and `path` is untouched.
-    static func writeFolderAtomically(_ path: String, _ fill: (String) throws -> Void) throws {
-        let manager = FileManager.default
-        let parent = (path as NSString).deletingLastPathComponent
-        if !parent.isEmpty { try manager.createDirectory(atPath: parent, withIntermediateDirectories: true) }
-        let temporary = path + ".tmp-\(UUID().uuidString)"
-        try manager.createDirectory(atPath: temporary, withIntermediateDirectories: true)
-        do {
-            try fill(temporary)
-            try FileSystem.replaceDirectory(at: path, with: temporary)
-        } catch {
-            try? manager.removeItem(atPath: temporary)
-            throw error
-        }
     }
 
     /// Reads and checks `manifest.json` only.

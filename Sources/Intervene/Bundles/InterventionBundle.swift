@@ -87,12 +87,7 @@ public enum InterventionBundle {
             ("metrics", .object(JSONObject(metrics.sorted { $0.key < $1.key }.map { ($0.key, .double($0.value)) }))),
             ("provenance", .object(JSONObject(provenanceFields))),
         ]))
-        let manager = FileManager.default
-        let parent = (path as NSString).deletingLastPathComponent
-        if !parent.isEmpty { try manager.createDirectory(atPath: parent, withIntermediateDirectories: true) }
-        let temporary = path + ".tmp-\(UUID().uuidString)"
-        try manager.createDirectory(atPath: temporary, withIntermediateDirectories: true)
-        do {
+        try FileSystem.writeDirectoryAtomically(path) { temporary in
             try beforeWriting?("weights.safetensors")
             try SafeTensorsWriter.write(items, metadata: ["format": format], to: temporary + "/weights.safetensors")
             try beforeWriting?("bundle.json")
@@ -100,10 +95,6 @@ public enum InterventionBundle {
             try beforeWriting?("README.md")
             let readme = cardText(model: model, card: card, metrics: metrics, modelSource: modelSource, fingerprint: fingerprint, provenance: provenance)
             try Data(readme.utf8).write(to: URL(fileURLWithPath: temporary + "/README.md"))
-            try FileSystem.replaceDirectory(at: path, with: temporary)
-        } catch {
-            try? manager.removeItem(atPath: temporary)
-            throw error
         }
     }
 

@@ -26,4 +26,21 @@ public enum FileSystem {
             try manager.moveItem(atPath: fresh, toPath: destination)
         }
     }
+
+    /// Runs `fill` on a fresh temporary sibling folder of `path`, then puts it in place of `path`
+    /// (`replaceDirectory`); on failure the temporary folder is removed and `path` is untouched.
+    public static func writeDirectoryAtomically(_ path: String, _ fill: (String) throws -> Void) throws {
+        let manager = FileManager.default
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty { try manager.createDirectory(atPath: parent, withIntermediateDirectories: true) }
+        let temporary = path + ".tmp-\(UUID().uuidString)"
+        try manager.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+        do {
+            try fill(temporary)
+            try replaceDirectory(at: path, with: temporary)
+        } catch {
+            try? manager.removeItem(atPath: temporary)
+            throw error
+        }
+    }
 }
