@@ -13,6 +13,8 @@ public enum CodebookError: Error, CustomStringConvertible, Equatable {
     case invalidOption(codebook: String, field: String, value: String, allowed: String)
     /// A hyperparameter outside its domain (codes, k, metric, objective, placement …).
     case invalidHyperparameter(field: String, value: String, allowed: String)
+    /// A codebook name the model does not have.
+    case unknownCodebook(name: String, available: [String])
 
     public var description: String {
         switch self {
@@ -28,6 +30,8 @@ public enum CodebookError: Error, CustomStringConvertible, Equatable {
             return "codebook '\(c)': \(field) is \(value); allowed: \(allowed)"
         case .invalidHyperparameter(let field, let value, let allowed):
             return "codebook hyperparameter '\(field)' is \(value); allowed: \(allowed)"
+        case .unknownCodebook(let name, let available):
+            return "codebook '\(name)' does not exist; allowed: \(available.isEmpty ? "(no codebooks)" : available.joined(separator: ", "))"
         }
     }
 }

@@ -10,19 +10,26 @@ public struct TokFSMTrainingOptions: Sendable, Equatable {
     public var batchSize: Int
     /// States per training sequence (1 + states·digits tokens).
     public var statesPerSequence: Int
-    /// Adam's learning rate (constant, as the reference's toy runs).
+    /// Adam's peak learning rate.
     public var learningRate: Float
+    /// Steps of linear warm-up to `learningRate` (0: none).
+    public var warmupSteps: Int
+    /// Whether the rate decays linearly to 0 after the warm-up (false: constant, as the
+    /// reference's toy runs).
+    public var decay: Bool
     /// Weight of the codebooks' auxiliary losses (1 reproduces codebook-features' backward).
     public var auxiliaryWeight: Float
     /// Seed of the batches (step i draws its batch from seed + i).
     public var seed: UInt64
 
     public init(steps: Int, batchSize: Int = 32, statesPerSequence: Int = 16, learningRate: Float = 3e-3,
-                auxiliaryWeight: Float = 1, seed: UInt64 = 0) {
+                warmupSteps: Int = 0, decay: Bool = false, auxiliaryWeight: Float = 1, seed: UInt64 = 0) {
         self.steps = steps
         self.batchSize = batchSize
         self.statesPerSequence = statesPerSequence
         self.learningRate = learningRate
+        self.warmupSteps = warmupSteps
+        self.decay = decay
         self.auxiliaryWeight = auxiliaryWeight
         self.seed = seed
     }
@@ -73,13 +80,18 @@ public enum CodebookTraining {
 
     /// Trains `model` (and the codebooks inserted in it, when `codebooks` wraps it) on `fsm`.
     /// Every parameter is trained; the model is frozen again afterwards. Throws `TokFSMError` for
-    /// a bad option and the model's errors for sequences longer than its context.
+    /// a bad option and the model's errors for sequences longer than its context. `progress` is
+    /// called after every step with the step index (from 0) and its cross-entropy.
     public static func fit(_ model: DecoderModel, codebooks: CodebookModel? = nil, on fsm: TokFSM,
-                           options: TokFSMTrainingOptions) throws -> TrainingReport {
+                           options: TokFSMTrainingOptions,
+                           progress: ((_ step: Int, _ loss: Float) -> Void)? = nil) throws -> TrainingReport {
         try check(options)
         model.unfreeze()
         defer { model.freeze() }
         let optimizer = Adam(model.namedParameters.map(\.parameter), learningRate: options.learningRate)
+        let schedule = options.decay
+            ? LearningRateSchedule.linearWarmupDecay(warmupSteps: options.warmupSteps, totalSteps: options.steps)
+            : LearningRateSchedule.linearWarmup(steps: options.warmupSteps)
         let length = fsm.digits * options.statesPerSequence
         var losses: [Float] = [], auxiliary: Float = 0
         let start = Date()
@@ -100,8 +112,10 @@ public enum CodebookTraining {
             let total = extra.map { lm + $0 * options.auxiliaryWeight } ?? lm
             optimizer.zeroGrad()
             total.backward()
+            schedule.apply(to: optimizer, step: step)
             optimizer.step()
             losses.append(lm.item)
+            progress?(step, lm.item)
             auxiliary = extra?.item ?? 0
         }
         let seconds = Date().timeIntervalSince(start)
@@ -119,6 +133,9 @@ public enum CodebookTraining {
         }
         guard options.statesPerSequence >= 2 else {
             throw TokFSMError.invalid(field: "statesPerSequence", value: "\(options.statesPerSequence)", allowed: "an integer ≥ 2")
+        }
+        guard options.warmupSteps >= 0 else {
+            throw TokFSMError.invalid(field: "warmupSteps", value: "\(options.warmupSteps)", allowed: "an integer ≥ 0")
         }
         guard options.learningRate.isFinite && options.learningRate > 0 else {
             throw TokFSMError.invalid(field: "learningRate", value: "\(options.learningRate)", allowed: "a finite number > 0")

@@ -21,23 +21,38 @@ struct Setting {
     var threshold: Double
 }
 
+/// Prints a line at once (unbuffered, so progress shows as it happens also in a pipe).
+func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 let arguments = Array(CommandLine.arguments.dropFirst())
 let full = arguments.contains("--full")
 
-/// The mode's setting; `--steps N` overrides the number of training steps (a shorter full run).
+/// The value after `flag` in the arguments, parsed by `parse`; exits with status 2 when it is missing or bad.
+func option<T>(_ flag: String, in arguments: [String], _ what: String, _ parse: (String) -> T?) -> T? {
+    guard let i = arguments.firstIndex(of: flag) else { return nil }
+    guard i + 1 < arguments.count, let value = parse(arguments[i + 1]) else {
+        FileHandle.standardError.write("\(flag) needs \(what)\n".data(using: .utf8)!)
+        exit(2)
+    }
+    return value
+}
+
+/// The mode's setting; `--steps N`, `--batch N`, `--lr X` and `--warmup N` override the training's.
 func makeSetting(full: Bool, arguments: [String]) -> Setting {
     var setting = full
         ? Setting(states: 100, edges: 10, base: 10, width: 128, layers: 4, heads: 4, codes: 1000,
                   training: TokFSMTrainingOptions(steps: 3000, batchSize: 32, statesPerSequence: 32, learningRate: 3e-3), threshold: 0.9)
         : Setting(states: 16, edges: 4, base: 10, width: 32, layers: 2, heads: 4, codes: 64,
                   training: TokFSMTrainingOptions(steps: 2000, batchSize: 32, statesPerSequence: 12, learningRate: 3e-3), threshold: 0.8)
-    if let i = arguments.firstIndex(of: "--steps") {
-        guard i + 1 < arguments.count, let steps = Int(arguments[i + 1]), steps > 0 else {
-            FileHandle.standardError.write("--steps needs a positive integer\n".data(using: .utf8)!)
-            exit(2)
-        }
-        setting.training.steps = steps
+    let positive: (String) -> Int? = { Int($0).flatMap { $0 > 0 ? $0 : nil } }
+    if let steps = option("--steps", in: arguments, "a positive integer", positive) { setting.training.steps = steps }
+    if let batch = option("--batch", in: arguments, "a positive integer", positive) { setting.training.batchSize = batch }
+    if let warmup = option("--warmup", in: arguments, "an integer ≥ 0", { Int($0).flatMap { $0 >= 0 ? $0 : nil } }) {
+        setting.training.warmupSteps = warmup
     }
+    if let lr = option("--lr", in: arguments, "a number > 0", { Float($0).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } }) {
+        setting.training.learningRate = lr
+    }
+    if arguments.contains("--decay") { setting.training.decay = true }
     return setting
 }
 let setting = makeSetting(full: full, arguments: arguments)
@@ -45,25 +60,38 @@ let setting = makeSetting(full: full, arguments: arguments)
 // 1. The machine: N states, E successors each, every state written as base-b digit tokens.
 let fsm = try TokFSM(states: setting.states, edges: setting.edges, base: setting.base, seed: 42)
 let example = fsm.batch(count: 1, states: 6, seed: 0)[0]
-print("TokFSM: \(fsm.stateCount) states, \(fsm.edgesPerState) edges each, \(fsm.digits) base-\(fsm.base) digits per state")
-print("example: BOS " + fsm.states(from: example).map { s in fsm.tokens(of: s).map(String.init).joined() }.joined(separator: " "))
-print("state 0 -> \(fsm.successors[0])")
+say("TokFSM: \(fsm.stateCount) states, \(fsm.edgesPerState) edges each, \(fsm.digits) base-\(fsm.base) digits per state")
+say("example: BOS " + fsm.states(from: example).map { s in fsm.tokens(of: s).map(String.init).joined() }.joined(separator: " "))
+say("state 0 -> \(fsm.successors[0])")
 
 func newModel() throws -> DecoderModel {
     try CodebookTraining.gptNeoX(for: fsm, width: setting.width, layers: setting.layers, heads: setting.heads,
                                  contextLength: 1 + fsm.digits * setting.training.statesPerSequence, seed: 7)
 }
 func describe(_ name: String, _ report: TrainingReport, _ accuracy: TransitionAccuracy) {
-    print(String(format: "%@: loss %.3f, %.1f s, %.0f tokens/s, transition accuracy %.3f (first %.3f, %d transitions)",
+    say(String(format: "%@: loss %.3f, %.1f s, %.0f tokens/s, transition accuracy %.3f (first %.3f, %d transitions)",
                  name, report.recentLoss, report.seconds, report.tokensPerSecond, accuracy.overall, accuracy.first, accuracy.transitions))
 }
 let sample = (count: 64, states: setting.training.statesPerSequence)
 
 // 2. The plain model: next-token cross-entropy only.
 let plain = try newModel()
-let plainReport = try CodebookTraining.fit(plain, on: fsm, options: setting.training)
+/// Prints the mean loss of every tenth of the run (plain lines, so logs stay readable).
+func lossPrinter(_ name: String) -> (Int, Float) -> Void {
+    let every = max(1, setting.training.steps / 10)
+    var sum: Float = 0
+    return { step, loss in
+        sum += loss
+        if (step + 1) % every == 0 {
+            say(String(format: "  %@ step %d: loss %.3f", name, step + 1, sum / Float(every)))
+            sum = 0
+        }
+    }
+}
+let plainReport = try CodebookTraining.fit(plain, on: fsm, options: setting.training, progress: lossPrinter("plain"))
 let plainAccuracy = try CodebookTraining.sampledAccuracy(plain, fsm: fsm, count: sample.count, states: sample.states, seed: 1)
 describe("without codebooks", plainReport, plainAccuracy)
+if arguments.contains("--plain-only") { exit(0) }
 
 // 3. The same model with codebooks: one per attention head before the output projection
 //    (attn_preproj, groups = heads) and one at each MLP output, k = 1, trained with the LM loss
@@ -73,25 +101,57 @@ let codebooks = try CodebookModel(model: withCodes, specs: [
     CodebookSpec(placement: .attentionPreprojection, codeCount: setting.codes, groups: -1),
     CodebookSpec(placement: .mlp, codeCount: setting.codes),
 ], seed: 3)
-let codebookReport = try CodebookTraining.fit(withCodes, codebooks: codebooks, on: fsm, options: setting.training)
+let codebookReport = try CodebookTraining.fit(withCodes, codebooks: codebooks, on: fsm, options: setting.training,
+                                              progress: lossPrinter("codebooks"))
 let codebookAccuracy = try CodebookTraining.sampledAccuracy(withCodes, fsm: fsm, count: sample.count, states: sample.states, seed: 1)
 describe("with codebooks", codebookReport, codebookAccuracy)
 
 // 4. Per-codebook metrics on fresh sequences: active codes, dead-code fraction, reconstruction MSE.
 let metrics = try CodebookTraining.metrics(codebooks, sequences: fsm.batch(count: 64, states: sample.states, seed: 1_000_000))
-print("codebook              active / codes   dead   recon. MSE")
+say("codebook              active / codes   dead   recon. MSE")
 for m in metrics {
     let name = m.name.padding(toLength: 22, withPad: " ", startingAt: 0)
-    print(name + String(format: "%5d / %-6d  %.2f   %.4f", m.activeCodes, m.codeCount, m.deadFraction, m.reconstructionMSE))
+    say(name + String(format: "%5d / %-6d  %.2f   %.4f", m.activeCodes, m.codeCount, m.deadFraction, m.reconstructionMSE))
 }
 let meanDead = metrics.map(\.deadFraction).reduce(0, +) / Double(max(metrics.count, 1))
 let meanMSE = metrics.map(\.reconstructionMSE).reduce(0, +) / Double(max(metrics.count, 1))
 
-print(ExperimentRunner.jsonLine([
+// 5. Which codes mean a state? Run the codebook model over fresh sequences and, for every state,
+//    search the codes firing on the last digit of its occurrences (the regex " 6(2)" picks the
+//    token "2" of state 62; see TokFSMCodes). A state code is the most precise code of some
+//    codebook with recall ≥ 0.5; the best single neuron at the same recall is its baseline.
+let analysisSequences = fsm.batch(count: full ? 256 : 128, states: sample.states, seed: 2_000_000)
+let collected = try TokFSMCodes.collect(codebooks, fsm: fsm, sequences: analysisSequences)
+let perCodebook = try TokFSMCodes.stateCodes(collected, fsm: fsm, minRecall: 0.5, perCodebook: true)
+let best = Dictionary(grouping: perCodebook, by: \.state).mapValues { $0.max { ($0.precision, $0.recall) < ($1.precision, $1.recall) }! }
+let precise = best.values.filter { $0.precision >= 0.9 }
+let coverage = Double(precise.count) / Double(fsm.stateCount)
+let meanCodePrecision = best.values.map(\.precision).reduce(0, +) / Double(max(best.count, 1))
+let neuronPrecisions = best.values.compactMap { $0.neuron?.precision }
+let meanNeuronPrecision = neuronPrecisions.reduce(0, +) / Double(max(neuronPrecisions.count, 1))
+say(String(format: "state codes: %d of %d states have a code with precision ≥ 0.9 (%.0f%%); mean best precision %.3f vs best neuron %.3f at matched recall",
+             precise.count, fsm.stateCount, 100 * coverage, meanCodePrecision, meanNeuronPrecision))
+for code in best.values.sorted(by: { $0.state < $1.state }).prefix(5) {
+    say(String(format: "  state %2d: %@ code %4d  precision %.3f recall %.3f | best neuron %@ #%d precision %.3f",
+                 code.state, code.codebook, code.code, code.precision, code.recall, code.neuron?.table ?? "-",
+                 code.neuron?.neuron ?? -1, code.neuron?.precision ?? 0))
+}
+
+// 6. Steer with codes: at the last token of a prompt, force the codes of another state (every
+//    codebook's precise code for it) and check that the next state the model writes is one of
+//    that state's successors.
+let steeringCodes = perCodebook.filter { $0.precision >= 0.9 }
+let forcing = try TokFSMCodes.forcing(codebooks, fsm: fsm, codes: steeringCodes, trials: full ? 200 : 100, seed: 5)
+say(String(format: "forcing a state's codes: next state follows the forced state in %.0f%% of %d trials (%.0f%% without forcing; follows the prompt's own state %.0f%%)",
+             100 * forcing.followedTarget, forcing.trials, 100 * forcing.unforcedFollowedTarget, 100 * forcing.followedPrompt))
+
+say(ExperimentRunner.jsonLine([
     "transition_accuracy_plain": plainAccuracy.overall, "transition_accuracy_codebooks": codebookAccuracy.overall,
     "chance": Double(fsm.edgesPerState) / Double(fsm.stateCount), "train_seconds_plain": plainReport.seconds,
     "train_seconds_codebooks": codebookReport.seconds, "tokens_per_second_plain": plainReport.tokensPerSecond,
     "tokens_per_second_codebooks": codebookReport.tokensPerSecond, "mean_dead_code_fraction": meanDead,
-    "mean_reconstruction_mse": meanMSE, "full": full ? 1 : 0,
+    "mean_reconstruction_mse": meanMSE, "states_with_precise_code": coverage, "mean_state_code_precision": meanCodePrecision,
+    "mean_best_neuron_precision": meanNeuronPrecision, "forcing_followed": forcing.followedTarget,
+    "forcing_chance": forcing.unforcedFollowedTarget, "full": full ? 1 : 0,
 ]))
 if plainAccuracy.overall < setting.threshold || codebookAccuracy.overall < setting.threshold { exit(1) }
