@@ -31,7 +31,7 @@ let package = Package(
             "CausalAbstraction", "Features", "Intervene", "Models", "Tensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "InterveneBench", dependencies: ["CausalAbstraction", "Intervene", "Models", "Tensors", "CBLAS"]),
+        .executableTarget(name: "InterveneBench", dependencies: ["CausalAbstraction", "Features", "Intervene", "Models", "Tensors", "CBLAS"]),
         .executableTarget(name: "01-GettingStarted", dependencies: ["CausalAbstraction", "Intervene", "Models", "Tensors"],
                           path: "Tutorials/01-GettingStarted", exclude: ["README.md"]),
         .executableTarget(name: "02-InterventionsDuringGeneration", dependencies: ["CausalAbstraction", "Intervene", "Models", "Tensors"],

@@ -10,7 +10,11 @@ import Tensors
 ///                           "model": {"model_type", "fingerprint", "source"},
 ///                           "codebooks": [{"name", "layer", "placement", "groups", "codes", "k",
 ///                                          "similarity", "objective", "tensors": [names]}],
-///                           "metrics": {name: number}, "provenance": {"created", "command"}}
+///                           "metrics": {name: number}, "provenance": {"created", "command"},
+///                           "edits": {codebook name: {"patches": [{"positions", "slot", "code"}],
+///                                                      "options": {"disabledCodes", …}}}}
+///                          (edits: the code interventions — forced and disabled codes — set on the
+///                          codebooks when saved, applied again on load; absent when there were none)
 ///     weights.safetensors  float32 tensors "<entry name>.<parameter>", e.g. "L1.mlp.codebook.weight",
 ///                          "L0.attn_preproj.codebook.2.ln.bias" (the reference's state_dict names)
 ///     README.md            a short card
@@ -46,6 +50,7 @@ public enum CodebookBundle {
         var codebooks: [Entry]
         var metrics: [String: Double]
         var provenance: [String: String]
+        var edits: [String: CodeEdit]?
     }
 
     /// The fingerprint of `model` without the layers inserted into it.
@@ -75,10 +80,15 @@ public enum CodebookBundle {
                                  groups: (entry.layer as? GroupCodebookLayer)?.groups.count ?? 1, codes: first.codeCount, k: first.k,
                                  similarity: first.similarity.rawValue, objective: first.objective.description, tensors: names))
         }
+        var edits: [String: CodeEdit] = [:], seen = Set<ObjectIdentifier>()
+        for (name, layer) in codebooks.codebooks where seen.insert(ObjectIdentifier(layer)).inserted {
+            if !layer.patches.isEmpty || layer.callOptions != .plain { edits[name] = CodeEdit(patches: layer.patches, options: layer.callOptions) }
+        }
         let document = Document(format: format, version: version,
                                 model: .init(model_type: codebooks.model.modelType, fingerprint: baseFingerprint(codebooks.model), source: modelSource),
                                 codebooks: entries, metrics: metrics,
-                                provenance: ["created": ISO8601DateFormatter().string(from: Date()), "command": command])
+                                provenance: ["created": ISO8601DateFormatter().string(from: Date()), "command": command],
+                                edits: edits.isEmpty ? nil : edits)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         let readme = (["# Codebooks", "", "- model: `\(codebooks.model.modelType)` from `\(modelSource)`", "- fingerprint: `\(document.model.fingerprint)`", ""]
@@ -145,11 +155,26 @@ public enum CodebookBundle {
         }
         do {
             try assign(weights, to: codebooks, path: path)
+            try applyEdits(document.edits ?? [:], to: codebooks, file: file)
         } catch {
             restore()
             throw error
         }
         return codebooks
+    }
+
+    /// Sets each saved code intervention on its codebook after checking codes and slots.
+    static func applyEdits(_ edits: [String: CodeEdit], to codebooks: CodebookModel, file: String) throws {
+        for name in edits.keys.sorted() {
+            guard let layer = codebooks.codebook(named: name) else {
+                throw BundleError.invalidField(path: file, field: "edits", value: name, expected: "names of the bundle's codebooks")
+            }
+            let edit = edits[name]!
+            do { try layer.validate(edit) } catch {
+                throw BundleError.invalidField(path: file, field: "edits.\(name)", value: "…", expected: "codes and slots the codebook has (\(error))")
+            }
+            (layer.patches, layer.callOptions) = (edit.patches, edit.options)
+        }
     }
 
     /// Copies every "<entry>.<parameter>" tensor onto the inserted layers, checking shapes.

@@ -23,7 +23,7 @@ public enum CodeEditTiming: String, Sendable, CaseIterable {
 /// disable codes or slots. Positions count along the tokens of each forward call: in the
 /// prompt's pass −1 is the last prompt token; in a generated token's pass (one token, thanks
 /// to the key/value cache) every position is that token.
-public struct CodeEdit: Equatable, Sendable {
+public struct CodeEdit: Equatable, Codable, Sendable {
     public var patches: [CodePatch]
     public var options: CodebookCallOptions
 

@@ -29,6 +29,31 @@ import Tensors
         #expect(head.similarity == .euclidean && head.objective == .fullaeloss(beta: 0.5) && head.codeCount == 6)
     }
 
+    @Test func codeInterventionsTravelWithTheBundle() throws {
+        let path = NSTemporaryDirectory() + "codebook-bundle-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let edited = try CodebookModel(model: tinyGPT2(), specs: specs, seed: 7)
+        let mlp = try #require(edited.codebook(named: "L1.mlp")), head = try #require(edited.codebook(named: "L0.attn_preproj.g1"))
+        mlp.patches = [CodePatch(positions: [-1], slot: 0, code: 5)]
+        head.callOptions = CodebookCallOptions(disabledCodes: [2, 3])
+        let before = try Tensor.withoutGradients { try edited.forward(ids) }
+        #expect(before.codes["L1.mlp"]!.values[10] == 5)
+        try CodebookBundle.save(edited, to: path, modelSource: "tinyGPT2")
+        let loaded = try CodebookBundle.load(from: path, onto: tinyGPT2())
+        #expect(loaded.codebook(named: "L1.mlp")?.patches == mlp.patches)
+        #expect(loaded.codebook(named: "L0.attn_preproj.g1")?.callOptions == head.callOptions)
+        #expect(loaded.codebook(named: "L0.attn_preproj.g0")?.callOptions == .plain)
+        let after = try Tensor.withoutGradients { try loaded.forward(ids) }
+        #expect(after.codes == before.codes && after.logits.scalars == before.logits.scalars)
+        // An edit naming a code the codebook lacks is refused, and the model is left as it was.
+        let json = path + "/bundle.json"
+        let text = try String(contentsOfFile: json, encoding: .utf8).replacingOccurrences(of: "\"code\" : 5", with: "\"code\" : 99")
+        try text.write(toFile: json, atomically: true, encoding: .utf8)
+        let fresh = tinyGPT2()
+        #expect(throws: BundleError.self) { try CodebookBundle.load(from: path, onto: fresh) }
+        #expect(fresh.insertions.entries.isEmpty)
+    }
+
     @Test func anotherModelIsRefused() throws {
         let path = NSTemporaryDirectory() + "codebook-bundle-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: path) }
