@@ -75,6 +75,11 @@ test: deps minilm smollm2
 	  | python3 -c 'import json, sys; r = json.load(sys.stdin); print(repr(r["text"])); sys.exit(0 if r["text"].startswith(" Paris") else 1)'
 	printf 'The capital of France is\nOnce upon a time\n' > $(CACHE)/prompts.txt
 	.build/release/intervene cache --model $(SMOLLM2_GGUF) --prompts $(CACHE)/prompts.txt --sites 3:block_output,blocks.5.attn.hook_z --out $(CACHE)/acts.safetensors --json
+	.build/release/intervene codebook train --model $(SMOLLM2_GGUF) --corpus README.md --context 32 --layers 10 --codes 64 --k 2 --steps 4 --batch 2 \
+	  --kmeans-init --kmeans-rows 2048 --replace-dead-every 2 --out $(CACHE)/codebooks-smoke --json \
+	  | python3 -c 'import json, sys; r = json.load(sys.stdin); print("codebook train: eval loss", r["eval_loss_before"], "->", r["eval_loss_after"]); sys.exit(0 if r["steps"] == 4 and [c["name"] for c in r["codebooks"]] == ["L10.mlp"] else 1)'
+	.build/release/intervene codebook cache --model $(SMOLLM2_GGUF) --codebooks $(CACHE)/codebooks-smoke --prompts $(CACHE)/prompts.txt --out $(CACHE)/codebook-cache-smoke --json > /dev/null
+	.build/release/intervene codebook train --model $(SMOLLM2_GGUF) --corpus $(CACHE)/no-such-corpus.txt --out $(CACHE)/never 2> /dev/null; test $$? -eq 2
 	.build/release/intervene run --model no/such-model --prompt x --site 0:block_output --pos 0 2> /dev/null; test $$? -eq 2
 	.build/release/intervene run --model $(SMOLLM2_GGUF) --prompt "The capital of Spain is" --site blocks.10.hook_resid_post --pos -1 --intervention zero --json > /dev/null
 	.build/release/intervene run --model $(SMOLLM2_GGUF) --prompt x --site nonsense --pos 0 2> /dev/null; test $$? -eq 2

@@ -48,6 +48,8 @@ let package = Package(
         .testTarget(name: "CausalAbstractionTests", dependencies: ["CausalAbstraction", "Intervene", "Models", "Tensors"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Intervene", "Models", "Tensors"]),
         .testTarget(name: "GoldenTests", dependencies: ["Features", "Intervene", "Models", "Tensors"]),
+        // The `intervene` command in-process (parse + run), on tiny model folders.
+        .testTarget(name: "InterveneCLITests", dependencies: ["InterveneCLI", "Features", "Intervene", "Models", "Tensors"]),
         // Uses the public API only (no @testable import): what a user outside the package can do.
         .testTarget(name: "PublicAPITests", dependencies: ["Intervene", "Models", "Tensors"]),
     ],

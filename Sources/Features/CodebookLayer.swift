@@ -54,6 +54,9 @@ public final class CodebookLayer: SiteLayer {
     public var patches: [CodePatch] = []
     /// The result of the latest `callAsFunction` call.
     public private(set) var lastSnap: CodebookSnap?
+    /// Which codes `callAsFunction` selected since the last reset or dead-code replacement
+    /// (see `replaceDeadCodes(noise:seed:)`).
+    public internal(set) var usage: CodeUsage
 
     /// The number of codes C.
     public var codeCount: Int { codes.shape[0] }
@@ -77,6 +80,7 @@ public final class CodebookLayer: SiteLayer {
         self.similarity = similarity
         self.objective = objective
         self.epsilon = epsilon
+        self.usage = CodeUsage(codeCount: codeCount)
     }
 
     /// Parameters under the reference's state_dict names: codebook.weight, ln.weight, ln.bias.
@@ -90,6 +94,7 @@ public final class CodebookLayer: SiteLayer {
     public func callAsFunction(_ activation: Tensor) throws -> Tensor {
         let result = try snap(activation, options: callOptions, patches: patches)
         lastSnap = result
+        usage.record(result)
         return result.output
     }
 

@@ -54,15 +54,23 @@ public final class GroupCodebookLayer: SiteLayer {
 
     /// Snaps each group with its own `callOptions` and `patches`; records `lastSnap`.
     public func callAsFunction(_ activation: Tensor) throws -> Tensor {
-        let result = try snap(activation, options: groups.map(\.callOptions), patches: groups.map(\.patches))
+        let (result, perGroup) = try snapGroups(activation, options: groups.map(\.callOptions), patches: groups.map(\.patches))
         lastSnap = result
-        for (g, layer) in groups.enumerated() { layer.recordGroupSnap(result, group: g) }
+        for (g, layer) in groups.enumerated() {
+            layer.recordGroupSnap(result, group: g)
+            if let part = perGroup[g] { layer.usage.record(part) }
+        }
         return result.output
     }
 
     /// One application with per-group options and patches (index g; nil: plain, none).
     public func snap(_ x: Tensor, options: [CodebookCallOptions]? = nil, patches: [[CodePatch]]? = nil) throws -> CodebookSnap {
-        guard isEnabled else { return CodebookSnap(output: x, normalized: nil, codes: nil, auxiliaryLosses: [:]) }
+        try snapGroups(x, options: options, patches: patches).combined
+    }
+
+    /// The parts of x that the groups read, in group order, and the head axis (2 for the
+    /// (B, T, G, d) layout, nil for slices of the last axis). Throws `widthMismatch` otherwise.
+    func split(_ x: Tensor) throws -> (parts: [Tensor], headAxis: Int?) {
         let g = groups.count
         let headAxis: Int?
         if x.rank == 4 && x.shape[2] == g && x.shape[3] == groupWidth {
@@ -73,6 +81,14 @@ public final class GroupCodebookLayer: SiteLayer {
             throw CodebookError.widthMismatch(codebook: name, site: "its input \(x.shape)", expected: width, actual: x.shape.last ?? 0)
         }
         let parts = headAxis.map { axis in (0..<g).map { x.narrowed(axis, start: $0, length: 1).squeezed(axis) } } ?? x.chunked(g, axis: -1)
+        return (parts, headAxis)
+    }
+
+    /// `snap` and each group's own snap (nil entries when disabled).
+    func snapGroups(_ x: Tensor, options: [CodebookCallOptions]?, patches: [[CodePatch]]?) throws -> (combined: CodebookSnap, perGroup: [CodebookSnap?]) {
+        guard isEnabled else { return (CodebookSnap(output: x, normalized: nil, codes: nil, auxiliaryLosses: [:]), groups.map { _ in nil }) }
+        let g = groups.count
+        let (parts, headAxis) = try split(x)
         var results: [CodebookSnap] = []
         for (i, part) in parts.enumerated() {
             results.append(try groups[i].snap(part, options: options?[i] ?? .plain, patches: patches?[i] ?? []))
@@ -84,8 +100,9 @@ public final class GroupCodebookLayer: SiteLayer {
         for r in results { for (n, l) in r.auxiliaryLosses { losses[n] = losses[n].map { $0 + l } ?? l } }
         let ids = results.compactMap(\.codes)
         let idShape = [g] + (ids.first?.shape ?? [])
-        return CodebookSnap(output: combine(results.map(\.output)), normalized: combine(results.compactMap(\.normalized)),
-                            codes: IndexTensor(shape: idShape, values: ids.flatMap(\.values)), auxiliaryLosses: losses)
+        let combined = CodebookSnap(output: combine(results.map(\.output)), normalized: combine(results.compactMap(\.normalized)),
+                                    codes: IndexTensor(shape: idShape, values: ids.flatMap(\.values)), auxiliaryLosses: losses)
+        return (combined, results)
     }
 }
 

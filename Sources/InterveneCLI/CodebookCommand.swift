@@ -2,13 +2,13 @@ import ArgumentParser
 import Features
 import Foundation
 
-/// `intervene codebook …`: codebook features — collect codes into a cache folder, search them
-/// by regular expression, inspect one code.
+/// `intervene codebook …`: codebook features — train codebooks on a corpus, collect codes into a
+/// cache folder, search them by regular expression, inspect one code.
 struct CodebookCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "codebook",
-        abstract: "Codebook features: collect codes over prompts, search codes by regex, inspect a code.",
-        subcommands: [CodebookCacheCommand.self, CodebookSearchCommand.self, CodebookCodesCommand.self]
+        abstract: "Codebook features: train codebooks on a corpus, collect codes over prompts, search codes by regex, inspect a code.",
+        subcommands: [CodebookTrainCommand.self, CodebookCacheCommand.self, CodebookSearchCommand.self, CodebookCodesCommand.self]
     )
 }
 
