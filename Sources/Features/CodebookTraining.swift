@@ -19,11 +19,16 @@ public struct TokFSMTrainingOptions: Sendable, Equatable {
     public var decay: Bool
     /// Weight of the codebooks' auxiliary losses (1 reproduces codebook-features' backward).
     public var auxiliaryWeight: Float
+    /// Every this many steps, codes no token selected since the last replacement are re-drawn
+    /// from recent inputs (`CodebookModel.replaceDeadCodes`); 0 never.
+    public var replaceDeadCodesEvery: Int
     /// Seed of the batches (step i draws its batch from seed + i).
     public var seed: UInt64
 
     public init(steps: Int, batchSize: Int = 32, statesPerSequence: Int = 16, learningRate: Float = 3e-3,
-                warmupSteps: Int = 0, decay: Bool = false, auxiliaryWeight: Float = 1, seed: UInt64 = 0) {
+                warmupSteps: Int = 0, decay: Bool = false, auxiliaryWeight: Float = 1, replaceDeadCodesEvery: Int = 0,
+                seed: UInt64 = 0) {
+        self.replaceDeadCodesEvery = replaceDeadCodesEvery
         self.steps = steps
         self.batchSize = batchSize
         self.statesPerSequence = statesPerSequence
@@ -46,6 +51,17 @@ public struct TrainingReport: Sendable, Equatable {
     public var finalLoss: Float, recentLoss: Float
     /// The summed auxiliary codebook losses of the last step (0 without codebooks).
     public var finalAuxiliaryLoss: Float
+
+    public init(steps: Int, tokens: Int, seconds: Double, tokensPerSecond: Double, finalLoss: Float, recentLoss: Float,
+                finalAuxiliaryLoss: Float) {
+        self.steps = steps
+        self.tokens = tokens
+        self.seconds = seconds
+        self.tokensPerSecond = tokensPerSecond
+        self.finalLoss = finalLoss
+        self.recentLoss = recentLoss
+        self.finalAuxiliaryLoss = finalAuxiliaryLoss
+    }
 }
 
 /// Metrics of one codebook over an evaluation batch.
@@ -115,6 +131,9 @@ public enum CodebookTraining {
             schedule.apply(to: optimizer, step: step)
             optimizer.step()
             losses.append(lm.item)
+            if let codebooks, options.replaceDeadCodesEvery > 0, (step + 1) % options.replaceDeadCodesEvery == 0, step + 1 < options.steps {
+                _ = try codebooks.replaceDeadCodes(seed: options.seed &+ UInt64(step))
+            }
             progress?(step, lm.item)
             auxiliary = extra?.item ?? 0
         }
@@ -133,6 +152,9 @@ public enum CodebookTraining {
         }
         guard options.statesPerSequence >= 2 else {
             throw TokFSMError.invalid(field: "statesPerSequence", value: "\(options.statesPerSequence)", allowed: "an integer ≥ 2")
+        }
+        guard options.replaceDeadCodesEvery >= 0 else {
+            throw TokFSMError.invalid(field: "replaceDeadCodesEvery", value: "\(options.replaceDeadCodesEvery)", allowed: "an integer ≥ 0 (0: never)")
         }
         guard options.warmupSteps >= 0 else {
             throw TokFSMError.invalid(field: "warmupSteps", value: "\(options.warmupSteps)", allowed: "an integer ≥ 0")
