@@ -46,7 +46,7 @@ enum CodebookTrainingBenchmark {
 
     /// Milliseconds cblas_sgemm takes for one product of each distinct shape (best of `reps`
     /// rounds), summed over the step's products.
-    static func sgemmBoundMilliseconds(_ products: [Product], reps: Int) -> Double {
+    static func sgemmBoundMilliseconds(_ products: [Product], reps: Int) -> (total: Double, perShape: [String: Double]) {
         var cache: [String: Double] = [:]
         var total = 0.0
         for p in products {
@@ -55,7 +55,7 @@ enum CodebookTrainingBenchmark {
                 let a = Tensor.randomNormal([p.m, p.k], seed: 1), b = Tensor.randomNormal([p.k, p.n], seed: 2)
                 var c = [Float](repeating: 0, count: p.m * p.n)
                 let ap = a.storage.pointer, bp = b.storage.pointer
-                let inner = max(1, 2_000_000 / max(1, p.m * p.k * p.n))
+                let inner = max(1, 50_000_000 / max(1, p.m * p.k * p.n))
                 let ms = Timing.interleavedMedians(warmup: 2, reps: reps, best: true, [{
                     c.withUnsafeMutableBufferPointer { cp in
                         for _ in 0..<inner {
@@ -68,7 +68,7 @@ enum CodebookTrainingBenchmark {
             }
             total += cache[key]! * Double(p.count)
         }
-        return total
+        return (total, cache)
     }
 
     static func run(reps: Int) throws -> [String: Any] {
@@ -90,12 +90,13 @@ enum CodebookTrainingBenchmark {
             let products = products(codebooks: withCodebooks)
             let flops = products.reduce(0) { $0 + $1.flops }
             let stepMs = report.seconds * 1000 / Double(steps)
-            let boundMs = sgemmBoundMilliseconds(products, reps: reps)
+            let (boundMs, perShape) = sgemmBoundMilliseconds(products, reps: reps)
             let tokens = Double(batch * 2 * statesPerSequence)
             rows.append(["codebooks": withCodebooks, "step_ms": rounded(stepMs, 2), "tokens_per_s": rounded(tokens / (stepMs / 1000), 0),
                          "sgemm_bound_step_ms": rounded(boundMs, 2), "sgemm_bound_tokens_per_s": rounded(tokens / (boundMs / 1000), 0),
                          "fraction_of_sgemm_bound": rounded(boundMs / stepMs, 3), "matmul_gflop_per_step": rounded(flops / 1e9, 3),
-                         "achieved_gflops": rounded(flops / 1e9 / (stepMs / 1000), 2), "sgemm_gflops": rounded(flops / 1e9 / (boundMs / 1000), 2)])
+                         "achieved_gflops": rounded(flops / 1e9 / (stepMs / 1000), 2), "sgemm_gflops": rounded(flops / 1e9 / (boundMs / 1000), 2),
+                         "sgemm_ms_per_call": perShape.mapValues { rounded($0, 4) }])
         }
         return ["workload": "codebook_train", "threads": BLAS.threads, "batch": batch, "seq_len": 2 * statesPerSequence,
                 "model": "gpt_neox width 128, 4 layers, 4 heads, MLP 512, vocab 11", "codes": codes, "runs": rows,

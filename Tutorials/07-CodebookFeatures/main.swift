@@ -153,6 +153,12 @@ let meanMSE = metrics.map(\.reconstructionMSE).reduce(0, +) / Double(max(metrics
 //    codebook with recall ≥ 0.5; the best single neuron at the same recall is its baseline.
 let analysisSequences = fsm.batch(count: full ? 256 : 128, states: sample.states, seed: 2_000_000)
 let collected = try TokFSMCodes.collect(codebooks, fsm: fsm, sequences: analysisSequences)
+if let folder = option("--cache", in: arguments, "a folder", { $0 }) {
+    // The same codes as a codebook cache: `intervene codebook search --cache DIR --regex ' 6(2)'` finds state 62's codes.
+    try CodebookCache.write(collected, to: folder, model: .init(type: "gpt_neox", fingerprint: CodebookBundle.baseFingerprint(withCodes),
+                                                                source: "07-CodebookFeatures TokFSM(states: \(fsm.stateCount), edges: \(fsm.edgesPerState), seed: 42)"))
+    say("codes of \(analysisSequences.count) sequences written to the cache folder \(folder)")
+}
 let perCodebook = try TokFSMCodes.stateCodes(collected, fsm: fsm, minRecall: 0.5, perCodebook: true)
 let best = Dictionary(grouping: perCodebook, by: \.state).mapValues { $0.max { ($0.precision, $0.recall) < ($1.precision, $1.recall) }! }
 let precise = best.values.filter { $0.precision >= 0.9 }
