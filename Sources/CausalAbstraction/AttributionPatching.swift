@@ -3,73 +3,65 @@ import Intervene
 import Models
 import Tensors
 
-/// Activation patching and its linear approximation, attribution patching, over layers ×
-/// positions at one component, for a scalar metric of the last position's logits (e.g. the logit
-/// of a target minus a distractor).
+/// Activation patching and its gradient estimates (attribution patching, integrated gradients)
+/// over layers × positions at one component, for a metric of the last position's logits.
 ///
-///     patching[l][p]     = m(base with site (l, p) ← source) − m(base)          (L × S forwards)
-///     attribution[l][p]  = ⟨∂m/∂a(l, p) at base, a_source(l, p) − a_base(l, p)⟩  (one backward)
+///     patching[l][p]     = m(base with a(l, p) ← a_src(l, p)) − m(base)      batched per layer
+///     attribution[l][p]  = the estimate of `method` (see `AttributionMethod`)
+///
+/// Nodes whose source and base activations are equal (positions before the first token that
+/// differs) have patching effect and attribution exactly 0 and are not run.
 public struct AttributionPatching {
-    /// The per-layer, per-position effects (layers × positions).
+    /// Real activation patching per layer and position (layers × positions); empty when not asked.
     public let patching: [[Double]]
+    /// The gradient estimate per layer and position.
     public let attribution: [[Double]]
     /// The metric on the base and on the source.
     public let baseMetric: Double, sourceMetric: Double
+    /// How the attribution was computed.
+    public let method: AttributionMethod
+    /// Wall-clock seconds of the attribution and of real patching (0 when not run).
+    public let attributionSeconds: Double, patchingSeconds: Double
 
     /// Pearson correlation of the two grids.
-    public var correlation: Double {
-        let a = patching.flatMap { $0 }, b = attribution.flatMap { $0 }
+    public var correlation: Double { Self.pearson(patching.flatMap { $0 }, attribution.flatMap { $0 }) }
+
+    /// Pearson correlation of two equally long series (0 when either is constant).
+    public static func pearson(_ a: [Double], _ b: [Double]) -> Double {
+        guard a.count == b.count, !a.isEmpty else { return 0 }
         let ma = a.reduce(0, +) / Double(a.count), mb = b.reduce(0, +) / Double(b.count)
         let cov = zip(a, b).map { ($0 - ma) * ($1 - mb) }.reduce(0, +)
         let va = a.map { ($0 - ma) * ($0 - ma) }.reduce(0, +), vb = b.map { ($0 - mb) * ($0 - mb) }.reduce(0, +)
-        return cov / Swift.max((va * vb).squareRoot(), .leastNonzeroMagnitude)
+        return va > 0 && vb > 0 ? cov / (va * vb).squareRoot() : 0
     }
 
-    /// m = logit(target) − logit(distractor) at the last position.
-    public static func logitDifference(target: Int, distractor: Int) -> (Tensor) -> Tensor {
-        { logits in
-            let last = logits.atPosition(-1)
-            return (last.narrowed(1, start: target, length: 1) - last.narrowed(1, start: distractor, length: 1)).sum()
-        }
-    }
-
-    /// Both grids for `component` (a (B, S, d) site such as block_output) at every layer and
-    /// position of `base` and `source` (token ids of one length).
+    /// Both grids for `component` (a position-major site such as block_output or attn.hook_z) at
+    /// every layer and position of `base` and `source` (token ids of one length).
+    ///
+    /// - Parameters:
+    ///   - method: the gradient estimate (default: integrated gradients along the input path).
+    ///   - patching: also run real activation patching (one batched pass per layer).
+    ///   - maxRows: rows per batched pass.
+    ///   - progress: called with (passes done, passes in all) after every pass.
     public static func run(model: any HookableModel, base: [Int], source: [Int], component: Component,
-                           metric: @escaping (Tensor) -> Tensor) throws -> AttributionPatching {
+                           metric: AttributionMetric, method: AttributionMethod = .standard, patching runPatching: Bool = true,
+                           maxRows: Int = 32, progress: ((Int, Int) -> Void)? = nil) throws -> AttributionPatching {
         guard base.count == source.count, !base.isEmpty else {
             throw ExperimentError.invalid(file: "attribution", field: "source", value: "\(source.count) tokens", expected: "as many tokens as the base (\(base.count))")
         }
-        let layers = model.siteTable.layers, length = base.count
+        if case .integratedGradients(let n, _) = method, n < 1 {
+            throw ExperimentError.invalid(file: "attribution", field: "steps", value: "\(n)", expected: "an integer ≥ 1")
+        }
+        guard maxRows >= 1 else { throw ExperimentError.invalid(file: "attribution", field: "maxRows", value: "\(maxRows)", expected: "an integer ≥ 1") }
+        let layers = model.siteTable.layers
         let sites = (0..<layers).map { Site(layer: $0, component: component) }
         let spec = try model.siteTable.spec(for: sites[0])
-        guard !spec.isHeadMajor else {
-            throw ExperimentError.invalid(file: "attribution", field: "component", value: component.rawValue, expected: "a (batch, positions, width) site")
+        guard !spec.isHeadMajor, !spec.perTimeStep, spec.view != .positionMajor, spec.layers == .all else {
+            throw ExperimentError.invalid(file: "attribution", field: "component", value: component.rawValue,
+                                          expected: "a component at every layer laid out (batch, positions, …), such as block_output, attention_output, mlp_output or attn.hook_z")
         }
-        func input(_ ids: [Int]) -> ModelInput { .tokens(IndexTensor(shape: [1, ids.count], values: ids)) }
-        let (sourceOutput, sourceCache) = try Tensor.withoutGradients { try model.runWithCache(input(source), sites: sites) }
-        let gradients = try model.gradients(input(base), at: sites) { metric($0.logits) }
-        let baseMetric = Double(gradients.value)
-        var patching = [[Double]](repeating: [Double](repeating: 0, count: length), count: layers), attribution = patching
-        for (l, site) in sites.enumerated() {
-            let delta = sourceCache[site]! - gradients.activations[site]!
-            let product = (gradients.gradients[site]! * delta).sum(axis: -1).reshaped([length]).scalars
-            for p in 0..<length {
-                attribution[l][p] = Double(product[p])
-                let hooks = HookRegistry()
-                hooks.add(layer: l, tap: spec.tap) { a, _ in
-                    let s = sourceCache[site]!.narrowed(1, start: p, length: 1)
-                    var parts = [a.narrowed(1, start: 0, length: p), s, a.narrowed(1, start: p + 1, length: length - p - 1)]
-                    parts.removeAll { $0.shape[1] == 0 }
-                    a = Tensor.concatenate(parts, axis: 1)
-                }
-                var options = ForwardOptions()
-                options.hooks = hooks
-                let patched = try Tensor.withoutGradients { try model.forward(input(base), options: options) }
-                patching[l][p] = Double(metric(patched.logits).item) - baseMetric
-            }
-        }
-        return AttributionPatching(patching: patching, attribution: attribution, baseMetric: baseMetric,
-                                   sourceMetric: Double(metric(sourceOutput.logits).item))
+        let grid = try PatchingGrid(model: model, base: base, source: source, sites: sites, spec: spec, metric: metric,
+                                    method: method, patching: runPatching, maxRows: maxRows, progress: progress)
+        return try grid.run()
     }
 }

@@ -30,6 +30,33 @@ public enum SVGPlot {
         return svg.joined(separator: "\n")
     }
 
+    /// A heatmap of signed values (e.g. patching effects per layer × position): blue below zero,
+    /// red above, white at zero, the colour scale symmetric about zero up to `limit` (default: the
+    /// largest |value|), one labelled cell each.
+    public static func signedHeatmap(_ values: [[Double]], rowLabels: [String], columnLabels: [String], title: String,
+                                     limit: Double? = nil) -> String {
+        let cellWidth = 72, cellHeight = 22, left = 60, top = 50
+        let scale = limit ?? Swift.max(values.joined().map { Swift.abs($0) }.max() ?? 0, 1e-12)
+        let width = left + cellWidth * columnLabels.count + 20, height = top + cellHeight * rowLabels.count + 40
+        var svg = ["<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-family=\"sans-serif\" font-size=\"11\">",
+                   "<text x=\"\(width / 2)\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">\(escape(title))</text>"]
+        for (r, row) in values.enumerated() {
+            svg.append("<text x=\"\(left - 8)\" y=\"\(top + r * cellHeight + cellHeight / 2 + 4)\" text-anchor=\"end\">\(escape(rowLabels[r]))</text>")
+            for (c, v) in row.enumerated() {
+                let t = Swift.max(-1, Swift.min(1, v / scale)), fade = Int(255 - 200 * Swift.abs(t))
+                let fill = t >= 0 ? "rgb(255,\(fade),\(fade))" : "rgb(\(fade),\(fade),255)"
+                let x = left + c * cellWidth, y = top + r * cellHeight
+                svg.append("<rect x=\"\(x)\" y=\"\(y)\" width=\"\(cellWidth - 2)\" height=\"\(cellHeight - 2)\" fill=\"\(fill)\"/>")
+                svg.append("<text x=\"\(x + cellWidth / 2 - 1)\" y=\"\(y + cellHeight / 2 + 3)\" text-anchor=\"middle\" fill=\"\(Swift.abs(t) > 0.6 ? "white" : "black")\">\(String(format: "%.2f", v))</text>")
+            }
+        }
+        for (c, label) in columnLabels.enumerated() {
+            svg.append("<text x=\"\(left + c * cellWidth + cellWidth / 2 - 1)\" y=\"\(top + rowLabels.count * cellHeight + 16)\" text-anchor=\"middle\">\(escape(label))</text>")
+        }
+        svg.append("</svg>")
+        return svg.joined(separator: "\n")
+    }
+
     /// Line chart of one or more series of (x, y) points.
     public static func lineChart(_ series: [(name: String, points: [(Double, Double)])], title: String, xLabel: String, yLabel: String) -> String {
         let width = 560.0, height = 340.0, left = 60.0, right = 20.0, top = 40.0, bottom = 50.0

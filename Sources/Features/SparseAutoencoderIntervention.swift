@@ -62,12 +62,19 @@ public final class SparseAutoencoderIntervention: Intervention {
     public var namedParameters: [(name: String, parameter: Parameter)] { sae.namedParameters.map { ($0.key, $0.parameter) } }
 
     public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> InterventionResult {
+        try apply(base: base, source: source, subspaces: subspaces, tap: .none)
+    }
+
+    /// Taps "latents" (z′) before decoding, so attribution reads ∂objective/∂z′; with an active
+    /// tap the output is computed through the decoder even when nothing is edited (its value is
+    /// still x: decode(z′) − decode(z) is exactly 0 there).
+    public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?, tap: SideOutputTap) throws -> InterventionResult {
         let (z, mean, std) = sae.encode(base)
         var edited = z
         for edit in edits { edited = try apply(edit, to: edited, source: source) }
         let sides = ["latents": edited, "latents_base": z]
-        if edits.isEmpty && keepsReconstructionError { return InterventionResult(base, sideOutputs: sides) }
-        let decoded = sae.decode(edited, mean: mean, std: std)
+        if edits.isEmpty && keepsReconstructionError && !tap.isActive { return InterventionResult(base, sideOutputs: sides) }
+        let decoded = sae.decode(tap("latents", edited), mean: mean, std: std)
         // decode(z′) + (x − decode(z)), computed as x + (decode(z′) − decode(z)): an edit that
         // changes nothing leaves x bit for bit.
         let out = keepsReconstructionError ? base + (decoded - sae.decode(z, mean: mean, std: std)) : decoded

@@ -12,11 +12,11 @@ import Tensors
         model.initializeRandomly(seed: 2, std: 0.3)
         let ids = [1, 2, 3, 4]
         let grids = try AttributionPatching.run(model: model, base: ids, source: ids, component: .blockOutput,
-                                                metric: AttributionPatching.logitDifference(target: 5, distractor: 6))
+                                                metric: .logitDifference(target: 5, distractor: 6), method: .linear)
         #expect(grids.patching.flatMap { $0 }.allSatisfy { abs($0) < 1e-6 } && grids.attribution.flatMap { $0 }.allSatisfy { $0 == 0 })
         #expect(throws: ExperimentError.self) {
             try AttributionPatching.run(model: model, base: ids, source: [1, 2], component: .blockOutput,
-                                        metric: AttributionPatching.logitDifference(target: 5, distractor: 6))
+                                        metric: .logitDifference(target: 5, distractor: 6))
         }
     }
 
@@ -31,8 +31,8 @@ import Tensors
         guard FileManager.default.fileExists(atPath: path) else { return }
         let model = try ModelLoader.load(.gguf(path)).model
         let base = [504, 3575, 282, 7476, 314], source = [504, 3575, 282, 7158, 314]
-        let metric = AttributionPatching.logitDifference(target: 7268, distractor: 28030)
-        let grids = try AttributionPatching.run(model: model, base: base, source: source, component: .blockOutput, metric: metric)
+        let metric = AttributionMetric.logitDifference(target: 7268, distractor: 28030)
+        let grids = try AttributionPatching.run(model: model, base: base, source: source, component: .blockOutput, metric: metric, method: .linear)
         #expect(abs(grids.patching[10][3] - 11.77) < 0.05 && abs(grids.baseMetric + 4.731) < 1e-2)
         // Finite difference along source − base at (10, 3).
         func input(_ ids: [Int]) -> ModelInput { .tokens(IndexTensor(shape: [1, ids.count], values: ids)) }
@@ -47,7 +47,7 @@ import Tensors
         }
         var options = ForwardOptions()
         options.hooks = hooks
-        let slope = (Double(metric(try model.forward(input(base), options: options).logits).item) - grids.baseMetric) / Double(eps)
+        let slope = (Double(metric.values(try model.forward(input(base), options: options).logits).item) - grids.baseMetric) / Double(eps)
         #expect(abs(slope - grids.attribution[10][3]) < 0.05 * abs(slope) + 0.05, "\(slope) vs \(grids.attribution[10][3])")
         print(String(format: "attribution vs activation patching on SmolLM2 (block_output): correlation %.3f", grids.correlation))
     }

@@ -56,10 +56,15 @@ public final class AutoencoderIntervention: Intervention {
     }
 
     public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> InterventionResult {
+        try apply(base: base, source: source, subspaces: subspaces, tap: .none)
+    }
+
+    /// Taps "latents" (z′) before decoding.
+    public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?, tap: SideOutputTap) throws -> InterventionResult {
         guard let source else { throw InterventionError.missingSource(intervention: typeName) }
         let zb = encode(base), zs = encode(source)
         let z = SubspaceMask.blend(zb, zs, mask: try LatentMask.of(latentIndices, latents: latents, like: zb))
-        return InterventionResult(z.linear(weight: decoderWeight.value, bias: decoderBias.value), sideOutputs: ["latents": z])
+        return InterventionResult(tap("latents", z).linear(weight: decoderWeight.value, bias: decoderBias.value), sideOutputs: ["latents": z])
     }
 
     public func stateTensors() -> [String: Tensor] { parameterState() }
@@ -125,10 +130,16 @@ public final class JumpReLUAutoencoderIntervention: Intervention {
     }
 
     public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> InterventionResult {
+        try apply(base: base, source: source, subspaces: subspaces, tap: .none)
+    }
+
+    /// Taps "latents" (a′) before decoding.
+    public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?, tap: SideOutputTap) throws -> InterventionResult {
         guard let source else { throw InterventionError.missingSource(intervention: typeName) }
         let ab = encode(base), as_ = encode(source)
         let a = SubspaceMask.blend(ab, as_, mask: try LatentMask.of(Array(0..<interchangeDimension), latents: latents, like: ab))
-        return InterventionResult(a.linear(weight: decoderWeight.value, bias: decoderBias.value, layout: .inputMajor), sideOutputs: ["latents": a])
+        return InterventionResult(tap("latents", a).linear(weight: decoderWeight.value, bias: decoderBias.value, layout: .inputMajor),
+                                  sideOutputs: ["latents": a])
     }
 
     public func stateTensors() -> [String: Tensor] { parameterState() }

@@ -48,6 +48,11 @@ public protocol Intervention: AnyObject {
     /// The new base block (same shape as `base`) with any auxiliary losses and side outputs.
     /// `subspaces[b]` lists the dimensions example b may change (nil: all).
     func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?) throws -> InterventionResult
+    /// The same, passing every side output the output is computed from through `tap` before it
+    /// is used (`z = tap("latents", z)`), so that attribution can read the gradient with respect
+    /// to it (`SideOutputProbes`). The default ignores the tap: such an intervention's side
+    /// outputs get no gradient.
+    func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?, tap: SideOutputTap) throws -> InterventionResult
     /// The learned state to save, by name (e.g. "rotate_layer.weight" → R).
     func stateTensors() -> [String: Tensor]
     /// Restores state saved by `stateTensors`; throws naming a missing or mis-shaped tensor.
@@ -60,6 +65,9 @@ extension Intervention {
     public func stateTensors() -> [String: Tensor] { [:] }
     public func loadState(_ tensors: [String: Tensor]) throws {}
     public var actsOnEveryTimeStep: Bool { false }
+    public func apply(base: Tensor, source: Tensor?, subspaces: [[Int]]?, tap: SideOutputTap) throws -> InterventionResult {
+        try apply(base: base, source: source, subspaces: subspaces)
+    }
     /// The named parameters' values: the whole state of interventions whose state is their
     /// parameters (use as `stateTensors()`).
     public func parameterState() -> [String: Tensor] {

@@ -12,15 +12,20 @@ extension IntervenableModel {
     ///   - sourceActivations: precomputed source blocks by representation index (skips the
     ///     source run for those interventions).
     ///   - outputOriginal: also return the un-intervened base output.
-    ///   - options: forward options of the base run (attention mask, cache, …).
+    ///   - options: forward options of the base run (attention mask, cache, …); hooks given here
+    ///     run after the interventions at each site (they see the intervened activation).
+    ///   - sideOutputProbes: gradient probes on the interventions' side outputs (attribution):
+    ///     after `backward()` on an objective of the output, `sideOutputProbes.collect()` holds
+    ///     each tapped side output with its gradient.
     /// - Returns: the intervened output (and the original when asked), with each intervention's
     ///   side outputs and auxiliary losses under its key.
     /// - Throws: `InterventionError.siteNotReached` when the base run never reached a site an
     ///   intervention acts on; typed errors naming the field for inputs that do not fit.
     public func forward(base: ModelInput, sources: [ModelInput]? = nil, unitLocations: UnitLocations? = nil,
                         subspaces: Subspaces? = nil, sourceActivations: [Int: Tensor] = [:], outputOriginal: Bool = false,
-                        options: ForwardOptions = ForwardOptions()) throws -> InterventionOutput {
+                        options: ForwardOptions = ForwardOptions(), sideOutputProbes: SideOutputProbes? = nil) throws -> InterventionOutput {
         let pass = try preparePass(base: base, sources: sources, unitLocations: unitLocations, subspaces: subspaces)
+        pass.sideOutputProbes = sideOutputProbes
         for (i, block) in sourceActivations {
             guard pass.states.indices.contains(i) else {
                 throw ConfigurationError.invalidField(field: "sourceActivations", value: "representation \(i)", allowed: "representation indices 0..<\(pass.states.count)")
@@ -56,14 +61,15 @@ extension IntervenableModel {
     }
 
     /// One model pass over `input` with hooks on `pass`: setters for `setters`, getters for
-    /// `getters`. Throws when the model never reached a setter's site.
+    /// `getters`, then any hooks `options` carries. Throws when the model never reached a
+    /// setter's site.
     func run(_ input: ModelInput, pass: InterventionPass, setters: [Int] = [], getters: [Int] = [],
              options: ForwardOptions = ForwardOptions()) throws -> ModelOutput {
         let hooks = InterventionHooks(owner: self, pass: pass)
         for i in setters { hooks.addSetter(i) }
         for i in getters { hooks.addGetter(i) }
         var withHooks = options
-        withHooks.hooks = hooks
+        withHooks.hooks = options.hooks.map { HookChain([hooks, $0]) } ?? hooks
         hooks.beginCall()
         let output = try model.forward(input, options: withHooks)
         try hooks.finishCalls()

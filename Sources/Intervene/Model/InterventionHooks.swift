@@ -194,7 +194,8 @@ final class InterventionHooks: ActivationHooks {
                                                       field: "the block width at \(owner.config.representations[i].component.rawValue) (unit dimension × units)",
                                                       expected: expected, actual: b.shape[b.rank - 1])
         }
-        let result = try intervention.apply(base: b, source: s, subspaces: subspaces)
+        let result = try intervention.apply(base: b, source: s, subspaces: subspaces,
+                                            tap: SideOutputTap(probes: pass.sideOutputProbes, key: owner.keys[i]))
         guard result.output.shape == b.shape else {
             throw InterventionError.dimensionMismatch(intervention: name, field: "the output's element count (output \(result.output.shape), block \(b.shape))",
                                                       expected: b.count, actual: result.output.count)

@@ -57,6 +57,8 @@ struct InterventionState {
 /// shared by every model pass of the call (source passes, serial passes, the base pass).
 final class InterventionPass {
     var states: [InterventionState]
+    /// Gradient probes on side outputs, when the caller asked for them.
+    var sideOutputProbes: SideOutputProbes?
 
     init(states: [InterventionState]) {
         self.states = states

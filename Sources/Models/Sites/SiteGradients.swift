@@ -31,17 +31,22 @@ public enum GradientError: Error, CustomStringConvertible, Equatable {
 /// Hooks that add a zero probe, a leaf that requires a gradient, to the activation at each
 /// wanted site: the activation's value is unchanged and, after the backward pass, the probe's
 /// gradient is the objective's gradient with respect to that activation.
-final class GradientProbes: ActivationHooks {
+///
+/// `HookableModel.gradients(_:at:objective:)` runs one pass with these; use them directly to
+/// read gradients of a pass someone else runs (an intervened forward, say): add them to its
+/// hooks, call `backward()` on the objective, then `collect()`.
+public final class GradientProbes: ActivationHooks {
     private let wanted: [TapPoint: [(Site, SiteSpec)]]
     private var probes: [Site: [(probe: Parameter, activation: Tensor, spec: SiteSpec)]] = [:]
 
-    init(sites: [Site], table: SiteTable) throws {
+    /// Probes at `sites` (any site of `table`); throws `SiteError` for a site the table lacks.
+    public init(sites: [Site], table: SiteTable) throws {
         wanted = try table.tapPoints(for: sites)
     }
 
-    func isActive(_ point: TapPoint) -> Bool { wanted[point] != nil }
+    public func isActive(_ point: TapPoint) -> Bool { wanted[point] != nil }
 
-    func visit(_ point: TapPoint, step: Int?, _ activation: inout Tensor) throws {
+    public func visit(_ point: TapPoint, step: Int?, _ activation: inout Tensor) throws {
         // One probe per tap, shared by the views of that tap.
         let probe = Parameter(Tensor.zeros(activation.shape), trainable: true)
         let observed = activation.detached()
@@ -50,7 +55,7 @@ final class GradientProbes: ActivationHooks {
     }
 
     /// Gradients and activations per site, in each site's view; per-step sites stacked.
-    func collect() -> (gradients: [Site: Tensor], activations: [Site: Tensor]) {
+    public func collect() -> (gradients: [Site: Tensor], activations: [Site: Tensor]) {
         var gradients: [Site: Tensor] = [:], activations: [Site: Tensor] = [:]
         for (site, list) in probes {
             let g = list.map { SiteViews.view($0.probe.grad ?? Tensor.zeros($0.probe.shape), $0.spec.view) }
