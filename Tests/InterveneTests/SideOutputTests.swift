@@ -85,4 +85,23 @@ import Tensors
         let out = try im.forward(base: gruInput(), unitLocations: .base([[1], [1]]))
         #expect(try out.collected(0).shape == [3, 2, 4])
     }
+
+    /// Hooks passed in the forward options run after the interventions (they see the intervened
+    /// activation); side-output probes record only what an intervention taps.
+    @Test func callerHooksSeeTheIntervenedActivationAndProbesOnlyTappedOutputs() throws {
+        let model = tinyGPT2()
+        let config = IntervenableConfig(RepresentationConfig(layer: 0, component: .blockOutput), interventionType: .zero)
+        let im = try IntervenableModel(config: config, model: model)
+        var seen: Tensor?
+        let hooks = HookRegistry()
+        hooks.add(layer: 0, tap: .blockOutput) { a, _ in seen = a }
+        var options = ForwardOptions()
+        options.hooks = hooks
+        let probes = SideOutputProbes()
+        _ = try im.forward(base: .tokens(baseTokens), unitLocations: .base([[2], [3]]), options: options, sideOutputProbes: probes)
+        let block = try #require(seen)
+        #expect(block.narrowed(1, start: 2, length: 1).narrowed(0, start: 0, length: 1).abs().maxValue() == 0)
+        #expect(block.narrowed(1, start: 2, length: 1).narrowed(0, start: 1, length: 1).abs().maxValue() > 0)
+        #expect(probes.collect().isEmpty)  // the zero intervention computes nothing from a side output
+    }
 }
