@@ -73,6 +73,14 @@ test: deps minilm smollm2
 	  | python3 -c 'import json, sys; r = json.load(sys.stdin); print(r["before"][0]["token"], "->", r["after"][0]["token"]); sys.exit(0 if (r["before"][0]["token"], r["after"][0]["token"]) == (" Madrid", " Rome") else 1)'
 	.build/release/intervene generate --model $(SMOLLM2_GGUF) --prompt "The capital of France is" --max-tokens 3 --json \
 	  | python3 -c 'import json, sys; r = json.load(sys.stdin); print(repr(r["text"])); sys.exit(0 if r["text"].startswith(" Paris") else 1)'
+	.build/release/intervene attribute --model $(SMOLLM2_GGUF) --prompt "The capital of France is" --target " Paris" --distractor " Rome" \
+	  --source "The capital of Italy is" --top 5 --json $(CACHE)/attribute.json --svg-dir $(CACHE)/attribute > /dev/null
+	python3 -c 'import json, sys; r = json.load(open("$(CACHE)/attribute.json")); p = r["patching"]; d = r["direct_logit_attribution"]; m = r["nodes"]["metric_value"]; \
+	  print("attribute: correlation with patching", round(p["correlation"], 4), "DLA sum", round(d["sum"] + d["bias_term"], 4), "metric", round(m, 4)); \
+	  sys.exit(0 if p["correlation"] >= 0.9 and abs(d["sum"] + d["bias_term"] - m) < 1e-2 else 1)'
+	test -s $(CACHE)/attribute/patching.svg && test -s $(CACHE)/attribute/attribution.svg
+	.build/release/intervene attribute --model $(SMOLLM2_GGUF) --prompt "The capital of France is" --target " Ouagadougou" --distractor " Rome" 2> /dev/null; test $$? -eq 2
+	.build/release/intervene attribute --model $(SMOLLM2_GGUF) --prompt "The capital of France is" --target " Paris" --distractor " Rome" --source "The capital of the United States is" 2> /dev/null; test $$? -eq 2
 	printf 'The capital of France is\nOnce upon a time\n' > $(CACHE)/prompts.txt
 	.build/release/intervene cache --model $(SMOLLM2_GGUF) --prompts $(CACHE)/prompts.txt --sites 3:block_output,blocks.5.attn.hook_z --out $(CACHE)/acts.safetensors --json
 	.build/release/intervene codebook train --model $(SMOLLM2_GGUF) --corpus README.md --context 32 --layers 10 --codes 64 --k 2 --steps 4 --batch 2 \

@@ -53,15 +53,21 @@ public struct AttributionPatching {
             throw ExperimentError.invalid(file: "attribution", field: "steps", value: "\(n)", expected: "an integer ≥ 1")
         }
         guard maxRows >= 1 else { throw ExperimentError.invalid(file: "attribution", field: "maxRows", value: "\(maxRows)", expected: "an integer ≥ 1") }
-        let layers = model.siteTable.layers
-        let sites = (0..<layers).map { Site(layer: $0, component: component) }
-        let spec = try model.siteTable.spec(for: sites[0])
+        let sites = (0..<model.siteTable.layers).map { Site(layer: $0, component: component) }
+        let spec = try gridSpec(component, model: model)
+        let grid = try PatchingGrid(model: model, base: base, source: source, sites: sites, spec: spec, metric: metric,
+                                    method: method, patching: runPatching, maxRows: maxRows, progress: progress)
+        return try grid.run()
+    }
+
+    /// The spec of `component` when it can be patched per layer and position: present at every
+    /// layer and laid out (batch, positions, …); otherwise a typed error naming it.
+    public static func gridSpec(_ component: Component, model: any HookableModel) throws -> SiteSpec {
+        let spec = try model.siteTable.spec(for: Site(layer: 0, component: component))
         guard !spec.isHeadMajor, !spec.perTimeStep, spec.view != .positionMajor, spec.layers == .all else {
             throw ExperimentError.invalid(file: "attribution", field: "component", value: component.rawValue,
                                           expected: "a component at every layer laid out (batch, positions, …), such as block_output, attention_output, mlp_output or attn.hook_z")
         }
-        let grid = try PatchingGrid(model: model, base: base, source: source, sites: sites, spec: spec, metric: metric,
-                                    method: method, patching: runPatching, maxRows: maxRows, progress: progress)
-        return try grid.run()
+        return spec
     }
 }

@@ -85,6 +85,7 @@ struct AttributeCommand: ParsableCommand {
             let question = try AttributionPrompt(tokenizer: try loaded.requireTokenizer(), prompt: prompt, source: source, target: target,
                                                  distractor: distractor, metric: AttributionPrompt.MetricChoice(rawValue: metric)!)
             if let vocabulary = (loaded.model as? any CausalLanguageModel)?.vocabularySize { try question.metric.check(vocabulary: vocabulary) }
+            if question.source != nil { _ = try AttributionPatching.gridSpec(Component(component), model: loaded.model) }
             let latents = try intervenable(loaded.model)
             // Node attribution follows --method where it can: integrated gradients along the input path need a source.
             let nodeMethod: AttributionMethod = source == nil || method == "atp" ? .linear : .integratedGradients(steps: steps, path: .input)
