@@ -6,7 +6,7 @@ import Tensors
 /// Activation patching and its gradient estimates (attribution patching, integrated gradients)
 /// over layers × positions at one component, for a metric of the last position's logits.
 ///
-///     patching[l][p]     = m(base with a(l, p) ← a_src(l, p)) − m(base)      batched per layer
+///     patching[l][p]     = m(base with a(l, p) ← a_src(l, p)) − m(base)      one row per node, batched
 ///     attribution[l][p]  = the estimate of `method` (see `AttributionMethod`)
 ///
 /// Nodes whose source and base activations are equal (positions before the first token that
@@ -40,7 +40,7 @@ public struct AttributionPatching {
     ///
     /// - Parameters:
     ///   - method: the gradient estimate (default: integrated gradients along the input path).
-    ///   - patching: also run real activation patching (one batched pass per layer).
+    ///   - patching: also run real activation patching (one batch row per node that differs).
     ///   - maxRows: rows per batched pass.
     ///   - progress: called with (passes done, passes in all) after every pass.
     public static func run(model: any HookableModel, base: [Int], source: [Int], component: Component,

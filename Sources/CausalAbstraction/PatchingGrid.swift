@@ -3,7 +3,7 @@ import Models
 import Tensors
 
 /// The work behind `AttributionPatching.run`: source and base caches, the nodes that differ,
-/// real patching batched per layer, and the gradient estimate of the chosen method.
+/// real patching batched across nodes, and the gradient estimate of the chosen method.
 final class PatchingGrid {
     let sites: [Site]
     let spec: SiteSpec
@@ -16,8 +16,6 @@ final class PatchingGrid {
     let deltas: [Tensor]
     /// Per layer, the positions at which source and base differ.
     let differing: [[Int]]
-    /// The source's token embeddings (input path only): the end of the path.
-    let sourceEmbedding: Tensor?
     let baseMetric: Double, sourceMetric: Double
     private var done = 0
 
@@ -52,9 +50,9 @@ final class PatchingGrid {
             let magnitude = delta.abs().reshaped([delta.shape[1], -1]).sum(axis: 1).scalars
             return magnitude.indices.filter { magnitude[$0] > 0 }
         }
-        sourceEmbedding = needsEmbeddings ? sourceRun.cache[Self.embeddingSite]! : nil
         var targets = zip(sites, sourceCache).map { InterpolatedPasses.Target(site: $0, spec: spec, source: $1) }
-        if let sourceEmbedding {
+        if needsEmbeddings, let sourceEmbedding = sourceRun.cache[Self.embeddingSite] {
+            // The input path's end: the source's token embeddings (the base's are the tapped tensor).
             targets.append(InterpolatedPasses.Target(site: Self.embeddingSite, spec: try model.siteTable.spec(for: Self.embeddingSite), source: sourceEmbedding))
         }
         passes = InterpolatedPasses(model: model, base: base, metric: metric, targets: targets, maxRows: maxRows)

@@ -12,8 +12,9 @@ struct AttributeCommand: ParsableCommand {
         abstract: "Which neurons, heads and components cause an answer: activation × gradient, direct logit attribution, attribution patching.",
         discussion: """
         The metric is logit(target) − logit(distractor) at the last position (or --metric logit / loss). Prints the top nodes
-        (MLP neurons and attention heads, every position) by activation × gradient — (source − base) × gradient with --source —
-        and the direct logit attribution of each head, attention bias, MLP and the embeddings through the final norm with its scale
+        (MLP neurons, attention heads and --sae latents, every position) by activation × gradient — (source − base) × gradient with
+        --source, where --method ig averages the gradient over --steps points between the prompt's and the source's token
+        embeddings — and the direct logit attribution of each head, attention bias, MLP and the embeddings through the final norm with its scale
         frozen. With --source (as many tokens as the prompt), also the layers × positions grid of the gradient estimate next to real
         activation patching at --component, their correlation and timings, and both grids as SVG with --svg-dir.
         Example: intervene attribute --model SmolLM2.gguf --prompt "The capital of France is" --target " Paris" --distractor " Rome" \\
