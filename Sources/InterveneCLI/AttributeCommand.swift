@@ -82,41 +82,49 @@ struct AttributeCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let loaded = try modelOptions.load()
-            let question = try AttributionPrompt(tokenizer: try loaded.requireTokenizer(), prompt: prompt, source: source, target: target,
-                                                 distractor: distractor, metric: AttributionPrompt.MetricChoice(rawValue: metric)!)
-            if let vocabulary = (loaded.model as? any CausalLanguageModel)?.vocabularySize { try question.metric.check(vocabulary: vocabulary) }
-            if question.source != nil { _ = try AttributionPatching.gridSpec(Component(component), model: loaded.model) }
-            let latents = try intervenable(loaded.model)
-            // Node attribution follows --method where it can: integrated gradients along the input path need a source.
-            let nodeMethod: AttributionMethod = source == nil || method == "atp" ? .linear : .integratedGradients(steps: steps, path: .input)
-            let nodeBar = TerminalProgress(label: "attributing")
-            let nodes = try NodeAttribution.run(model: loaded.model, base: question.base, source: question.source, metric: question.metric,
-                                                method: nodeMethod, latents: latents, progress: { nodeBar.update($0, $1) })
-            print(AttributeReport.nodesText(nodes, question: question, top: top))
-            var report: [String: Any] = ["prompt": prompt, "tokens": question.baseTokens, "metric": question.label,
-                                         "target": target, "nodes": AttributeReport.nodesJSON(nodes, question: question, top: top)]
-            if let distractor { report["distractor"] = distractor }
-            if let dla = nodes.directLogitAttribution {
-                print("")
-                print(AttributeReport.dlaText(dla, metric: nodes.metric))
-                report["direct_logit_attribution"] = AttributeReport.dlaJSON(dla)
-            }
-            if let sourceIds = question.source {
-                let bar = TerminalProgress(label: "patching")
-                let grids = try AttributionPatching.run(model: loaded.model, base: question.base, source: sourceIds,
-                                                        component: Component(component), metric: question.metric, method: attributionMethod,
-                                                        progress: { bar.update($0, $1) })
-                print("")
-                print(AttributeReport.gridText(grids, tokens: question.baseTokens, component: component))
-                report["source"] = source
-                report["patching"] = AttributeReport.gridJSON(grids, component: component)
-                if let svgDir { try AttributeReport.writeSVG(grids, tokens: question.baseTokens, component: component, to: svgDir) }
-            }
-            if let json { try AttributeReport.write(report, to: json) }
+            _ = try execute()
         } catch {
             throw fail(error)
         }
+    }
+
+    /// Attributes, prints the tables and writes the files; returns the JSON report. Throws typed
+    /// errors for every bad argument.
+    @discardableResult
+    func execute() throws -> [String: Any] {
+        let loaded = try modelOptions.load()
+        let question = try AttributionPrompt(tokenizer: try loaded.requireTokenizer(), prompt: prompt, source: source, target: target,
+                                             distractor: distractor, metric: AttributionPrompt.MetricChoice(rawValue: metric)!)
+        if let vocabulary = (loaded.model as? any CausalLanguageModel)?.vocabularySize { try question.metric.check(vocabulary: vocabulary) }
+        if question.source != nil { _ = try AttributionPatching.gridSpec(Component(component), model: loaded.model) }
+        let latents = try intervenable(loaded.model)
+        // Node attribution follows --method where it can: integrated gradients along the input path need a source.
+        let nodeMethod: AttributionMethod = source == nil || method == "atp" ? .linear : .integratedGradients(steps: steps, path: .input)
+        let nodeBar = TerminalProgress(label: "attributing")
+        let nodes = try NodeAttribution.run(model: loaded.model, base: question.base, source: question.source, metric: question.metric,
+                                            method: nodeMethod, latents: latents, progress: { nodeBar.update($0, $1) })
+        print(AttributeReport.nodesText(nodes, question: question, top: top))
+        var report: [String: Any] = ["prompt": prompt, "tokens": question.baseTokens, "metric": question.label,
+                                     "target": target, "nodes": AttributeReport.nodesJSON(nodes, question: question, top: top)]
+        if let distractor { report["distractor"] = distractor }
+        if let dla = nodes.directLogitAttribution {
+            print("")
+            print(AttributeReport.dlaText(dla, metric: nodes.metric))
+            report["direct_logit_attribution"] = AttributeReport.dlaJSON(dla)
+        }
+        if let sourceIds = question.source {
+            let bar = TerminalProgress(label: "patching")
+            let grids = try AttributionPatching.run(model: loaded.model, base: question.base, source: sourceIds,
+                                                    component: Component(component), metric: question.metric, method: attributionMethod,
+                                                    progress: { bar.update($0, $1) })
+            print("")
+            print(AttributeReport.gridText(grids, tokens: question.baseTokens, component: component))
+            report["source"] = source
+            report["patching"] = AttributeReport.gridJSON(grids, component: component)
+            if let svgDir { try AttributeReport.writeSVG(grids, tokens: question.baseTokens, component: component, to: svgDir) }
+        }
+        if let json { try AttributeReport.write(report, to: json) }
+        return report
     }
 
     /// The --sae autoencoders as an intervenable model over `model` (nil without any).
@@ -141,4 +149,3 @@ struct AttributeCommand: ParsableCommand {
     }
 }
 
-extension SAEError: CausalAbstractionInputError {}

@@ -46,6 +46,7 @@ extension GGUFError: CausalAbstractionInputError {}
 extension TokenizerError: CausalAbstractionInputError {}
 extension JSONError: CausalAbstractionInputError {}
 extension CodebookError: CausalAbstractionInputError {}
+extension SAEError: CausalAbstractionInputError {}
 
 extension TrainingError {
     /// Options and batches that do not fit are input errors; a loss or gradient that goes
