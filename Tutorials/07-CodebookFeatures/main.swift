@@ -98,7 +98,8 @@ func lossPrinter(_ name: String) -> (Int, Float) -> Void {
 /// DIR/NAME.safetensors, and read back instead of training when that file exists — so the
 /// analysis below can be re-run without training again.
 let weightsFolder = option("--weights", in: arguments, "a folder", { $0 })
-func trainOrLoad(_ model: DecoderModel, codebooks: CodebookModel?, name: String) throws -> TrainingReport {
+func trainOrLoad(_ model: DecoderModel, codebooks: CodebookModel?, name: String,
+                 options: TokFSMTrainingOptions = setting.training) throws -> TrainingReport {
     let path = weightsFolder.map { $0 + "/" + name + ".safetensors" }
     if let path, FileManager.default.fileExists(atPath: path) {
         let file = try SafeTensorsFile(path: path)
@@ -109,7 +110,7 @@ func trainOrLoad(_ model: DecoderModel, codebooks: CodebookModel?, name: String)
                               tokensPerSecond: number("tokens_per_second"), finalLoss: Float(number("final_loss")),
                               recentLoss: Float(number("recent_loss")), finalAuxiliaryLoss: Float(number("final_auxiliary_loss")))
     }
-    let report = try CodebookTraining.fit(model, codebooks: codebooks, on: fsm, options: setting.training, progress: lossPrinter(name))
+    let report = try CodebookTraining.fit(model, codebooks: codebooks, on: fsm, options: options, progress: lossPrinter(name))
     if let path, let folder = weightsFolder {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let items = Dictionary(uniqueKeysWithValues: model.namedParameters.map { ($0.key, SafeTensorsWriter.Item.float($0.parameter.value.detached())) })
@@ -127,13 +128,30 @@ if arguments.contains("--plain-only") { exit(0) }
 
 // 3. The same model with codebooks: one per attention head before the output projection
 //    (attn_preproj, groups = heads) and one at each MLP output, k = 1, trained with the LM loss
-//    plus the codebooks' auxiliary loss (aeloss: the codebook MSE).
+//    plus the codebooks' auxiliary loss (aeloss: the codebook MSE). By default it is trained
+//    from scratch like the plain model; with `--from-plain N` the codebooks are inserted into a
+//    copy of the trained plain model instead, initialised by k-means on its activations, and
+//    codebooks and model are fine-tuned for N steps (the paper's recipe for language models).
+let fromPlainSteps = option("--from-plain", in: arguments, "a positive number of steps", { Int($0).flatMap { $0 > 0 ? $0 : nil } })
 let withCodes = try newModel()
+if fromPlainSteps != nil {
+    let trained = Dictionary(uniqueKeysWithValues: plain.namedParameters.map { ($0.key, $0.parameter) })
+    for (key, parameter) in withCodes.namedParameters { parameter.assign(trained[key]!.value.detached()) }
+}
 let codebooks = try CodebookModel(model: withCodes, specs: [
     CodebookSpec(placement: .attentionPreprojection, codeCount: setting.codes, groups: -1),
     CodebookSpec(placement: .mlp, codeCount: setting.codes),
 ], seed: 3)
-let codebookReport = try trainOrLoad(withCodes, codebooks: codebooks, name: "codebooks")
+let codebookReport: TrainingReport
+if let steps = fromPlainSteps {
+    _ = try codebooks.initializeWithKMeans(sequences: fsm.batch(count: 256, states: sample.states, seed: 3_000_000), iterations: 10,
+                                           maxRows: 8192, seed: 3)
+    var tuning = setting.training
+    (tuning.steps, tuning.learningRate, tuning.warmupSteps, tuning.decay) = (steps, 1e-3, min(50, steps / 10), true)
+    codebookReport = try trainOrLoad(withCodes, codebooks: codebooks, name: "codebooks-from-plain", options: tuning)
+} else {
+    codebookReport = try trainOrLoad(withCodes, codebooks: codebooks, name: "codebooks")
+}
 let codebookAccuracy = try CodebookTraining.sampledAccuracy(withCodes, fsm: fsm, count: sample.count, states: sample.states, seed: 1)
 describe("with codebooks", codebookReport, codebookAccuracy)
 
