@@ -11,9 +11,10 @@ public protocol ActivationSource: AnyObject {
 
 /// A bounded shuffle buffer of activation rows: filled from an `ActivationSource`, emptied by
 /// random batches, so that a batch mixes rows from many windows without holding the whole
-/// stream. Each row is handed out once. Storage is one `capacity × width` block.
+/// stream. Each row is handed out `uses` times (at random moments) before it leaves. Storage is
+/// one `capacity × width` block.
 public final class ActivationShuffleBuffer {
-    public let width: Int, capacity: Int
+    public let width: Int, capacity: Int, uses: Int
     /// Rows held now.
     public private(set) var count = 0
     /// True once the source returned nil.
@@ -21,18 +22,23 @@ public final class ActivationShuffleBuffer {
     /// Rows read from the source so far.
     public private(set) var rowsRead = 0
     private var storage: [Float]
+    /// Uses left of each held row.
+    private var remaining: [Int]
     private var generator: RandomGenerator
     /// Rows read from the source but not yet stored (a source's chunk may overflow the buffer).
     private var pending: Tensor?
     private var pendingOffset = 0
 
-    /// A buffer of at most `capacity` rows of `width`, shuffled by `seed`.
-    public init(width: Int, capacity: Int, seed: UInt64) throws {
+    /// A buffer of at most `capacity` rows of `width`, each handed out `uses` times, shuffled by `seed`.
+    public init(width: Int, capacity: Int, uses: Int = 1, seed: UInt64) throws {
         guard width >= 1 else { throw SAEError.invalid(field: "width", value: "\(width)", allowed: "an integer ≥ 1") }
         guard capacity >= 1 else { throw SAEError.invalid(field: "buffer", value: "\(capacity)", allowed: "an integer ≥ 1 (rows)") }
+        guard uses >= 1 else { throw SAEError.invalid(field: "uses", value: "\(uses)", allowed: "an integer ≥ 1") }
         self.width = width
         self.capacity = capacity
+        self.uses = uses
         storage = [Float](repeating: 0, count: capacity * width)
+        remaining = [Int](repeating: 0, count: capacity)
         generator = RandomGenerator(seed: seed)
     }
 
@@ -55,6 +61,7 @@ public final class ActivationShuffleBuffer {
                     (dst.baseAddress! + count * width).update(from: src.baseAddress! + pendingOffset * width, count: take * width)
                 }
             }
+            for slot in count..<(count + take) { remaining[slot] = uses }
             count += take
             rowsRead += take
             pendingOffset += take
@@ -62,8 +69,8 @@ public final class ActivationShuffleBuffer {
         }
     }
 
-    /// `rows` rows drawn uniformly without replacement and removed (the last held row moves
-    /// into each emptied slot). Shape (rows, d); `rows` must be at most `count`.
+    /// `rows` rows drawn uniformly from the held ones; a row whose uses run out is removed (the
+    /// last held row moves into its slot). Shape (rows, d); `rows` must be at most `count`.
     public func draw(_ rows: Int) -> Tensor {
         precondition(rows <= count, "draw(\(rows)) from a buffer holding \(count)")
         var out = Tensor(uninitializedShape: [rows, width])
@@ -73,8 +80,13 @@ public final class ActivationShuffleBuffer {
                 for r in 0..<rows {
                     let slot = generator.nextInt(below: count)
                     (dst.baseAddress! + r * width).update(from: base + slot * width, count: width)
+                    remaining[slot] -= 1
+                    guard remaining[slot] == 0 else { continue }
                     count -= 1
-                    if slot != count { (base + slot * width).update(from: base + count * width, count: width) }
+                    if slot != count {
+                        (base + slot * width).update(from: base + count * width, count: width)
+                        remaining[slot] = remaining[count]
+                    }
                 }
             }
         }

@@ -21,7 +21,7 @@ public enum SAETraining {
         try options.validate(width: d)
         let clock = ContinuousClock(), start = clock.now
         var activationTime = Duration.zero
-        let buffer = try ActivationShuffleBuffer(width: d, capacity: options.bufferRows, seed: options.seed &+ 1)
+        let buffer = try ActivationShuffleBuffer(width: d, capacity: options.bufferRows, uses: options.rowUses, seed: options.seed &+ 1)
         func refill() throws {
             let t = clock.now
             try buffer.fill(from: source)
@@ -75,7 +75,7 @@ public enum SAETraining {
         let rows = Double(Swift.max(totals.rows, 1))
         let metrics = SAETrainingMetrics(
             architecture: options.activation.architectureName, width: d, latents: options.latents, k: options.activation.k,
-            steps: stepsDone, tokens: tokens, batchSize: options.batchSize, seconds: total, activationSeconds: reading,
+            steps: stepsDone, tokens: tokens, batchSize: options.batchSize, rowsRead: buffer.rowsRead, rowUses: options.rowUses, seconds: total, activationSeconds: reading,
             saeSeconds: total - reading, tokensPerSecond: Double(tokens) / Swift.max(total, 1e-9),
             saeTokensPerSecond: Double(tokens) / Swift.max(total - reading, 1e-9),
             finalMSE: totals.squaredError / (rows * Double(d)) / Double(scale * scale),

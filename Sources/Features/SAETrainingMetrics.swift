@@ -9,6 +9,8 @@ public struct SAETrainingMetrics: Codable, Equatable, Sendable {
     public var width: Int, latents: Int, k: Int?
     /// Optimiser steps taken and rows (tokens) trained on.
     public var steps: Int, tokens: Int, batchSize: Int
+    /// Rows read from the source (distinct tokens) and the times each is trained on.
+    public var rowsRead: Int, rowUses: Int
     /// Wall-clock seconds in all, reading activations (e.g. the model's forward passes) and in
     /// SAE steps.
     public var seconds: Double, activationSeconds: Double, saeSeconds: Double
@@ -32,7 +34,7 @@ public struct SAETrainingMetrics: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case architecture, width, latents, k, steps, tokens, seconds
-        case batchSize = "batch_size", activationSeconds = "activation_seconds", saeSeconds = "sae_seconds"
+        case batchSize = "batch_size", rowsRead = "rows_read", rowUses = "row_uses", activationSeconds = "activation_seconds", saeSeconds = "sae_seconds"
         case tokensPerSecond = "tokens_per_second", saeTokensPerSecond = "sae_tokens_per_second", finalMSE = "final_mse"
         case varianceExplained = "variance_explained", meanL0 = "mean_l0", deadFraction = "dead_fraction"
         case deadAfterTokens = "dead_after_tokens", statisticsSteps = "statistics_steps", inputScale = "input_scale"

@@ -57,6 +57,9 @@ public struct SAETrainingOptions: Sendable, Equatable {
     public var initialisationSample = 8192
     /// Rows the shuffle buffer holds (refilled from the source when half empty).
     public var bufferRows = 131_072
+    /// Times each activation row is trained on (1: once); more trades fresh data for steps
+    /// when reading activations costs more than a step.
+    public var rowUses = 1
     /// Clip the global gradient norm to this (nil: no clipping).
     public var maxGradientNorm: Float?
     /// Seeds the weights and the buffer's shuffling.
@@ -100,6 +103,7 @@ public struct SAETrainingOptions: Sendable, Equatable {
         try require(initialThreshold.isFinite && initialThreshold > 0, "initialThreshold", initialThreshold, "a finite number > 0")
         try require(initialisationSample >= 1, "initialisationSample", initialisationSample, "an integer ≥ 1")
         try require(bufferRows >= batchSize, "buffer", bufferRows, "at least the batch size (\(batchSize) rows)")
+        try require(rowUses >= 1, "reuse", rowUses, "an integer ≥ 1")
         if let maxGradientNorm { try require(maxGradientNorm.isFinite && maxGradientNorm > 0, "maxGradientNorm", maxGradientNorm, "a finite number > 0") }
     }
 

@@ -52,6 +52,9 @@ struct SAETrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Rows the shuffle buffer holds.")
     var buffer: Int = 131_072
 
+    @Option(parsing: .unconditional, help: "Times each activation row is trained on (more steps per forward pass of the model).")
+    var reuse: Int = 1
+
     @Option(name: .customLong("dead-window"), parsing: .unconditional, help: "A latent is dead after this many training tokens without firing.")
     var deadWindow: Int = 1_000_000
 
@@ -87,6 +90,7 @@ struct SAETrainCommand: ParsableCommand {
         try checkFlag(seed >= 0, "--seed", seed, "an integer ≥ 0")
         try checkFlag(buffer >= batch, "--buffer", buffer, "at least --batch (\(batch) rows)")
         try checkFlag(deadWindow >= 1, "--dead-window", deadWindow, "an integer ≥ 1 (tokens)")
+        try checkFlag(reuse >= 1, "--reuse", reuse, "an integer ≥ 1")
         try corpusOptions.check()
     }
 
@@ -102,6 +106,7 @@ struct SAETrainCommand: ParsableCommand {
         options.seed = UInt64(seed)
         options.bufferRows = buffer
         options.deadAfterTokens = deadWindow
+        options.rowUses = reuse
         try options.validate(width: width)
         return options
     }

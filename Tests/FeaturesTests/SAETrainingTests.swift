@@ -151,5 +151,17 @@ import Tensors
         func key(_ r: [Float]) -> String { r.map { "\($0)" }.joined(separator: ",") }
         #expect(rows.map(key).sorted() == ordered.map(key).sorted())
         #expect(rows.map(key) != ordered.map(key))
+        // With three uses each row comes out three times.
+        let reused = try ActivationShuffleBuffer(width: 3, capacity: 20, uses: 3, seed: 5)
+        let source3 = SparseDictionarySource(width: 3, atoms: 4, active: 1, chunk: 7, limit: 50)
+        var drawn: [String] = []
+        while true {
+            try reused.fill(from: source3)
+            if reused.count == 0 { break }
+            let batch = reused.draw(1).scalars
+            drawn.append(key(batch))
+        }
+        #expect(drawn.count == 150 && Set(drawn) == Set(ordered.map(key)))
+        #expect(Dictionary(grouping: drawn, by: { $0 }).values.allSatisfy { $0.count == 3 })
     }
 }
