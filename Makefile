@@ -25,7 +25,7 @@ deps:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES); \
 	fi
-	@if [ ! -f $(FORTUNES)/fortunes ]; then \
+	@if [ ! -f $(FORTUNES)/computers ]; then \
 		echo "Installing fortunes"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fortunes; \
@@ -90,7 +90,7 @@ test: deps minilm smollm2
 	.build/release/intervene run --model $(SMOLLM2_GGUF) --prompt "The capital of Spain is" --site blocks.10.hook_resid_post --pos -1 --intervention zero --json > /dev/null
 	.build/release/intervene run --model $(SMOLLM2_GGUF) --prompt x --site nonsense --pos 0 2> /dev/null; test $$? -eq 2
 	.build/release/intervene generate --model $(SMOLLM2_GGUF) --prompt Hi --max-tokens 100000000 2> /dev/null; test $$? -eq 2
-	grep -hv '^%$$' $(FORTUNES)/fortunes $(FORTUNES)/computers > $(CACHE)/fortunes-train.txt
+	grep -hv '^%$$' $(FORTUNES)/computers $(FORTUNES)/literature > $(CACHE)/fortunes-train.txt
 	grep -hv '^%$$' $(FORTUNES)/wisdom > $(CACHE)/fortunes-heldout.txt
 	.build/release/intervene sae train --model $(SMOLLM2_GGUF) --site 3:block_output --corpus $(CACHE)/fortunes-train.txt --architecture topk \
 	  --k 16 --latents 1152 --steps 40 --batch 256 --buffer 4096 --context 64 --lr 3e-3 --out $(CACHE)/sae-smoke --metrics-json $(CACHE)/sae-smoke.json

@@ -17,72 +17,14 @@ public enum SAETraining {
     /// the loss diverges.
     public static func train(source: any ActivationSource, options: SAETrainingOptions,
                              progress: ((SAETrainingProgress) -> Void)? = nil) throws -> (sae: SparseAutoencoder, metrics: SAETrainingMetrics) {
-        let d = source.width
-        try options.validate(width: d)
-        let clock = ContinuousClock(), start = clock.now
-        var activationTime = Duration.zero
-        let buffer = try ActivationShuffleBuffer(width: d, capacity: options.bufferRows, uses: options.rowUses, seed: options.seed &+ 1)
-        func refill() throws {
-            let t = clock.now
-            try buffer.fill(from: source)
-            activationTime += clock.now - t
-        }
-        try refill()
-        guard buffer.count >= options.batchSize else {
-            throw TrainingError.emptyDataset("activation (\(buffer.count) rows, fewer than one batch of \(options.batchSize))")
-        }
-        let sample = buffer.sample(options.initialisationSample)
-        let meanSquare = Tensor.withoutGradients { Double(sample.square().sum().item) / Double(sample.shape[0]) }
-        let scale = Float(meanSquare > 0 ? (Double(d) / meanSquare).squareRoot() : 1)
-        let sae = try initialised(width: d, options: options, median: GeometricMedian.of(sample * scale))
-        let objective = SAEObjective(sae: sae, options: options)
-        let adam = Adam(objective.parameters, learningRate: options.learningRate)
-        var tracker = DeadLatentTracker(latents: options.latents, deadAfter: options.deadAfterTokens)
-        let window = Swift.max(1, options.steps / 10)
-        var totals = (squaredError: 0.0, variance: 0.0, active: 0, rows: 0, steps: 0)
-        var threshold: Double?, lastLoss = 0.0, stepsDone = 0
+        try options.validate(width: source.width)
+        let run = try SAETrainingRun(source: source, options: options)
         for step in 0..<options.steps {
-            if buffer.count < Swift.max(options.batchSize, buffer.capacity / 2) && !buffer.sourceEnded { try refill() }
-            guard buffer.count >= options.batchSize else { break }
-            let x = buffer.draw(options.batchSize) * scale
-            adam.learningRateScale = options.learningRateMultiplier(step)
-            adam.zeroGrad()
-            let (loss, outcome, z) = objective.loss(x, step: step, dead: tracker.dead)
-            guard outcome.loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step, epoch: 0, value: outcome.loss) }
-            loss.backward()
-            if options.unitNormDecoder { UnitNormRows.removeParallelGradient(sae.decoderWeight) }
-            if let maxNorm = options.maxGradientNorm { adam.clipGradientNorm(maxNorm) }
-            adam.step()
-            if options.unitNormDecoder { UnitNormRows.normalise(sae.decoderWeight) }
-            tracker.record(z)
-            if let kept = outcome.smallestKept { threshold = threshold.map { 0.99 * $0 + 0.01 * Double(kept) } ?? Double(kept) }
-            if step >= options.steps - window {
-                totals.squaredError += outcome.squaredError
-                totals.variance += outcome.variance
-                totals.active += outcome.active
-                totals.rows += options.batchSize
-                totals.steps += 1
-            }
-            lastLoss = Double(outcome.loss)
-            stepsDone = step + 1
-            progress?(SAETrainingProgress(step: step + 1, steps: options.steps, tokens: stepsDone * options.batchSize, loss: lastLoss,
-                                          varianceExplained: 1 - outcome.squaredError / Swift.max(outcome.variance, .leastNonzeroMagnitude),
-                                          meanL0: Double(outcome.active) / Double(options.batchSize), deadFraction: tracker.deadFraction,
-                                          seconds: seconds(clock.now - start)))
+            guard try run.step(step) else { break }
+            progress?(run.progress)
         }
-        let trained = try folded(sae, objective: objective, scale: scale, batchThreshold: threshold.map { Float($0) })
-        let total = seconds(clock.now - start), reading = seconds(activationTime), tokens = stepsDone * options.batchSize
-        let rows = Double(Swift.max(totals.rows, 1))
-        let metrics = SAETrainingMetrics(
-            architecture: options.activation.architectureName, width: d, latents: options.latents, k: options.activation.k,
-            steps: stepsDone, tokens: tokens, batchSize: options.batchSize, rowsRead: buffer.rowsRead, rowUses: options.rowUses, seconds: total, activationSeconds: reading,
-            saeSeconds: total - reading, tokensPerSecond: Double(tokens) / Swift.max(total, 1e-9),
-            saeTokensPerSecond: Double(tokens) / Swift.max(total - reading, 1e-9),
-            finalMSE: totals.squaredError / (rows * Double(d)) / Double(scale * scale),
-            varianceExplained: 1 - totals.squaredError / Swift.max(totals.variance, .leastNonzeroMagnitude),
-            meanL0: Double(totals.active) / rows, deadFraction: tracker.deadFraction, deadAfterTokens: options.deadAfterTokens,
-            statisticsSteps: totals.steps, inputScale: Double(scale), finalLoss: lastLoss)
-        return (trained, metrics)
+        return (try folded(run.sae, objective: run.objective, scale: run.scale, batchThreshold: run.batchThreshold.map { Float($0) }),
+                run.metrics)
     }
 
     /// A fresh SAE: seeded unit decoder directions (×0.1 for ReLU without the unit-norm
