@@ -39,15 +39,16 @@ public struct SAEEvaluation: Codable, Equatable, Sendable {
             throw SAEError.invalid(field: "sequences", value: "\(sequences.map(\.count))", allowed: "at least one sequence of two or more tokens")
         }
         return try evaluate(sae, model: model, site: site, windows: ArrayTokenWindows(sequences),
-                            options: SAEEvaluationOptions(windowsPerPass: 1, skipPositions: 0))
+                            options: SAEEvaluationOptions(windowsPerPass: 1, positions: PositionSelection(skip: 0, sinkRatio: nil)))
     }
 
     /// Evaluates `sae` at `site` of `model` on windows streamed from `windows` (equal-length
     /// neighbours batched), until the stream ends or `options.maxTokens` tokens are counted.
     /// Each batch takes three passes: clean (reading the site), spliced (x replaced by
-    /// decode(encode(x)) at positions ≥ `skipPositions`) and zero-ablated (x replaced by 0 there).
-    /// Cross-entropies count the predictions made at those positions. `progress` gets the
-    /// tokens counted so far.
+    /// decode(encode(x)) at the positions `options.positions` keeps: from `skip` on, attention
+    /// sinks left out) and zero-ablated (x replaced by 0 there). The reconstruction figures cover
+    /// the kept positions; cross-entropies count the predictions made from `skip` on.
+    /// `progress` gets the tokens counted so far.
     public static func evaluate(_ sae: SparseAutoencoder, model: any HookableModel, site: Site, windows: any TokenWindowStream,
                                 options: SAEEvaluationOptions = SAEEvaluationOptions(),
                                 progress: ((Int) -> Void)? = nil) throws -> SAEEvaluation {
@@ -59,23 +60,23 @@ public struct SAEEvaluation: Codable, Equatable, Sendable {
         let batches = try SiteActivationSource(model: model, site: site, windows: windows, windowsPerPass: options.windowsPerPass)
         var statistics = SAEStatistics(width: sae.width, latents: sae.latents, denseThreshold: options.denseThreshold)
         while statistics.tokens < options.maxTokens ?? .max, let batch = try batches.nextBatch() {
-            guard batch[0].count > options.skipPositions + 1 else { continue }
+            guard batch[0].count > options.positions.skip + 1 else { continue }
             try Tensor.withoutGradients {
-                try add(batch, to: &statistics, sae: sae, model: model, site: site, spec: spec, skip: options.skipPositions)
+                try add(batch, to: &statistics, sae: sae, model: model, site: site, spec: spec, positions: options.positions)
             }
             progress?(statistics.tokens)
         }
         guard statistics.tokens > 0 else {
-            throw SAEError.invalid(field: "windows", value: "none longer than \(options.skipPositions + 1) tokens",
-                                   allowed: "at least one window of \(options.skipPositions + 2) or more tokens")
+            throw SAEError.invalid(field: "windows", value: "none longer than \(options.positions.skip + 1) tokens",
+                                   allowed: "at least one window of \(options.positions.skip + 2) or more tokens")
         }
         return statistics.evaluation
     }
 
-    /// One batch of equal-length windows: statistics at positions ≥ `skip` and the three losses.
+    /// One batch of equal-length windows: statistics at the kept positions and the three losses.
     static func add(_ batch: [[Int]], to statistics: inout SAEStatistics, sae: SparseAutoencoder, model: any HookableModel,
-                    site: Site, spec: SiteSpec, skip: Int) throws {
-        let b = batch.count, s = batch[0].count, kept = s - skip
+                    site: Site, spec: SiteSpec, positions: PositionSelection) throws {
+        let b = batch.count, s = batch[0].count, skip = positions.skip
         let input = ModelInput.tokens(IndexTensor(shape: [b, s], values: Array(batch.joined())))
         // Targets: the next token, predicted at positions skip..<s−1.
         var targets = [Int](repeating: -100, count: b * s)
@@ -89,10 +90,11 @@ public struct SAEEvaluation: Codable, Equatable, Sendable {
         guard let x = capture.activation else { throw SAEError.invalid(field: "site", value: "\(site)", allowed: "a site the model's forward pass reaches") }
         let (z, mean, std) = sae.encode(x)
         let reconstruction = sae.decode(z, mean: mean, std: std)
-        func rows(_ t: Tensor, _ width: Int) -> Tensor { t.narrowed(1, start: skip, length: kept).contiguous().reshaped([b * kept, width]) }
-        statistics.add(activations: rows(x, sae.width), reconstruction: rows(reconstruction, sae.width), latents: rows(z, sae.latents))
-        // 1 at the evaluated positions, broadcast over the batch and the width.
-        let mask = Tensor(shape: [1, s, 1], values: (0..<s).map { $0 < skip ? 0 : 1 })
+        let keep = positions.kept(x)
+        statistics.add(activations: PositionSelection.rows(x, keep: keep), reconstruction: PositionSelection.rows(reconstruction, keep: keep),
+                       latents: PositionSelection.rows(z, keep: keep))
+        // 1 at the kept positions, broadcast over the width.
+        let mask = Tensor(shape: [b, s, 1], values: keep.map { $0 ? 1 : 0 })
         func replaced(_ replacement: Tensor) throws -> Tensor {
             let hooks = HookRegistry()
             hooks.add(layer: site.layer, tap: spec.tap) { a, _ in
@@ -111,16 +113,16 @@ public struct SAEEvaluationOptions: Sendable, Equatable {
     public var windowsPerPass: Int
     /// Stop once this many tokens are counted (nil: the whole stream).
     public var maxTokens: Int?
-    /// Leading positions of each window left out (not measured, not spliced): 1 leaves out the
-    /// attention-sink token.
-    public var skipPositions: Int
+    /// The positions measured and spliced: from `skip` on (1 leaves out the first token),
+    /// attention sinks left out.
+    public var positions: PositionSelection
     /// A latent firing on more than this fraction of tokens is dense.
     public var denseThreshold: Double
 
-    public init(windowsPerPass: Int = 4, maxTokens: Int? = nil, skipPositions: Int = 1, denseThreshold: Double = 0.1) {
+    public init(windowsPerPass: Int = 4, maxTokens: Int? = nil, positions: PositionSelection = PositionSelection(), denseThreshold: Double = 0.1) {
         self.windowsPerPass = windowsPerPass
         self.maxTokens = maxTokens
-        self.skipPositions = skipPositions
+        self.positions = positions
         self.denseThreshold = denseThreshold
     }
 
@@ -128,7 +130,7 @@ public struct SAEEvaluationOptions: Sendable, Equatable {
     public func validate() throws {
         guard windowsPerPass >= 1 else { throw SAEError.invalid(field: "windowsPerPass", value: "\(windowsPerPass)", allowed: "an integer ≥ 1") }
         if let maxTokens, maxTokens < 1 { throw SAEError.invalid(field: "maxTokens", value: "\(maxTokens)", allowed: "an integer ≥ 1") }
-        guard skipPositions >= 0 else { throw SAEError.invalid(field: "skipPositions", value: "\(skipPositions)", allowed: "an integer ≥ 0") }
+        try positions.validate()
         guard (0...1).contains(denseThreshold) else {
             throw SAEError.invalid(field: "denseThreshold", value: "\(denseThreshold)", allowed: "a number in 0...1")
         }

@@ -27,9 +27,9 @@ public enum SAETraining {
                 run.metrics)
     }
 
-    /// A fresh SAE: seeded unit decoder directions (×0.1 for ReLU without the unit-norm
-    /// constraint), W_enc = W_decᵀ, b_enc = 0, b_dec = `median`.
-    static func initialised(width d: Int, options: SAETrainingOptions, median: Tensor) throws -> SparseAutoencoder {
+    /// A fresh SAE: seeded random unit decoder directions (×0.1 for ReLU without the unit-norm
+    /// constraint), W_enc = W_decᵀ, b_enc = 0, b_dec = the geometric median of `sample`.
+    static func initialised(width d: Int, options: SAETrainingOptions, sample: Tensor) throws -> SparseAutoencoder {
         let sae = try SparseAutoencoder(width: d, latents: options.latents, activation: options.activation,
                                         subtractsDecoderBias: options.subtractsDecoderBias, seed: options.seed)
         let norm: Float = options.unitNormDecoder ? 1 : 0.1
@@ -40,7 +40,7 @@ public enum SAETraining {
         sae.decoderWeight.assign(directions)
         sae.encoderWeight.assign(directions.transposed().contiguous())
         sae.encoderBias.assign(Tensor.zeros([options.latents]))
-        sae.decoderBias.assign(median)
+        sae.decoderBias.assign(GeometricMedian.of(sample))
         return sae
     }
 

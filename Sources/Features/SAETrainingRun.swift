@@ -39,7 +39,7 @@ final class SAETrainingRun {
         let sample = buffer.sample(options.initialisationSample)
         let meanSquare = Tensor.withoutGradients { Double(sample.square().sum().item) / Double(sample.shape[0]) }
         scale = Float(meanSquare > 0 ? (Double(d) / meanSquare).squareRoot() : 1)
-        sae = try SAETraining.initialised(width: d, options: options, median: GeometricMedian.of(sample * scale))
+        sae = try SAETraining.initialised(width: d, options: options, sample: sample * scale)
         objective = SAEObjective(sae: sae, options: options)
         adam = Adam(objective.parameters, learningRate: options.learningRate)
         tracker = DeadLatentTracker(latents: options.latents, deadAfter: options.deadAfterTokens)

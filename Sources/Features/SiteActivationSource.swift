@@ -4,32 +4,34 @@ import Tensors
 
 /// A model's activations at one site over a stream of token windows, as rows for SAE training:
 /// `windowsPerPass` windows of equal length run as one batch, the pass stops after the site's
-/// layer, and the activations (B, S, d) at positions `skipPositions..<S` become rows (n, d).
-/// Skipping the first position leaves out the attention-sink token, whose activation is far
-/// larger than the rest.
+/// layer, and the activations (B, S, d) at the positions `positions` keeps (from `skip` on,
+/// attention sinks left out) become rows (n, d).
 public final class SiteActivationSource: ActivationSource {
     public let width: Int
     public let site: Site
     /// Tokens whose activations were handed out.
     public private(set) var tokens = 0
+    /// Positions left out as attention sinks (beyond the skipped ones).
+    public private(set) var sinks = 0
     private let model: any HookableModel
     private let spec: SiteSpec
     private let windows: any TokenWindowStream
-    private let windowsPerPass: Int, skipPositions: Int
+    private let windowsPerPass: Int
+    private let positions: PositionSelection
     private var waiting: [Int]?
 
     /// Throws `SiteError` for a site the model does not have and `SAEError` for one whose
     /// activation is not (B, S, d), or counts out of range.
     public init(model: any HookableModel, site: Site, windows: any TokenWindowStream, windowsPerPass: Int = 8,
-                skipPositions: Int = 1) throws {
+                positions: PositionSelection = PositionSelection()) throws {
         (self.site, spec) = try SiteActivationSource.resolve(site, in: model)
         guard windowsPerPass >= 1 else { throw SAEError.invalid(field: "windowsPerPass", value: "\(windowsPerPass)", allowed: "an integer ≥ 1") }
-        guard skipPositions >= 0 else { throw SAEError.invalid(field: "skipPositions", value: "\(skipPositions)", allowed: "an integer ≥ 0") }
+        try positions.validate()
         self.model = model
         self.width = spec.unitDimension
         self.windows = windows
         self.windowsPerPass = windowsPerPass
-        self.skipPositions = skipPositions
+        self.positions = positions
     }
 
     /// The site with a negative layer resolved, and its spec; refuses sites whose activation is
@@ -64,16 +66,19 @@ public final class SiteActivationSource: ActivationSource {
     public func nextRows() throws -> Tensor? {
         while let batch = try nextBatch() {
             let length = batch[0].count
-            guard length > skipPositions else { continue }
+            guard length > positions.skip else { continue }
             let capture = SiteCapture(site: site, spec: spec, stops: true)
             var options = ForwardOptions(hooks: capture)
             options.logitsForLastPositionOnly = true
             let input = ModelInput.tokens(IndexTensor(shape: [batch.count, length], values: Array(batch.joined())))
             _ = try Tensor.withoutGradients { try model.forward(input, options: options) }
             guard let activation = capture.activation else { throw SAEError.invalid(field: "site", value: "\(site)", allowed: "a site the model's forward pass reaches") }
-            let kept = length - skipPositions
-            tokens += batch.count * kept
-            return activation.narrowed(1, start: skipPositions, length: kept).contiguous().reshaped([batch.count * kept, width])
+            let keep = positions.kept(activation)
+            let rows = PositionSelection.rows(activation, keep: keep)
+            tokens += rows.shape[0]
+            sinks += batch.count * (length - positions.skip) - rows.shape[0]
+            guard rows.shape[0] > 0 else { continue }
+            return rows
         }
         return nil
     }

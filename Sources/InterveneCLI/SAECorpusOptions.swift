@@ -21,13 +21,21 @@ struct SAECorpusOptions: ParsableArguments {
             help: "Leading positions of each window left out (1 leaves out the attention-sink token).")
     var skipPositions: Int = 1
 
+    @Option(name: .customLong("sink-ratio"), parsing: .unconditional,
+            help: "Leave out attention sinks: positions whose activation norm exceeds this multiple of their window's median (0: keep them).")
+    var sinkRatio: Float = 10
+
     /// Throws `SAEError` naming the first flag out of range.
     func check() throws {
         try checkFlag(context >= 2, "--context", context, "an integer ≥ 2")
         try checkFlag(windows >= 1, "--windows", windows, "an integer ≥ 1")
         try checkFlag(skipPositions >= 0 && skipPositions < context - 1, "--skip-positions", skipPositions,
                     "an integer in 0..<\(max(context - 1, 1)) (below --context − 1)")
+        try checkFlag(sinkRatio == 0 || (sinkRatio.isFinite && sinkRatio > 1), "--sink-ratio", sinkRatio, "0 (off) or a finite number > 1")
     }
+
+    /// The positions trained on and measured.
+    var positions: PositionSelection { PositionSelection(skip: skipPositions, sinkRatio: sinkRatio == 0 ? nil : sinkRatio) }
 
     /// The corpus's windows for `tokenizer` (read again from the start when `repeats`).
     func windows(_ tokenizer: any Tokenizer, repeats: Bool) throws -> CorpusTokenWindows {

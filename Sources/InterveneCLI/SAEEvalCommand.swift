@@ -35,7 +35,7 @@ struct SAEEvalCommand: ParsableCommand {
             let autoencoder = try SAELensFormat.load(folder: sae)
             let loaded = try modelOptions.load(quiet: output.json)
             let windows = try corpusOptions.windows(try loaded.requireTokenizer(), repeats: false)
-            let options = SAEEvaluationOptions(windowsPerPass: corpusOptions.windows, maxTokens: tokens, skipPositions: corpusOptions.skipPositions)
+            let options = SAEEvaluationOptions(windowsPerPass: corpusOptions.windows, maxTokens: tokens, positions: corpusOptions.positions)
             var lines = SAEProgressLines(label: "evaluating")
             let total = tokens ?? 0
             let result = try SAEEvaluation.evaluate(autoencoder, model: loaded.model, site: try Site(parsing: corpusOptions.site),

@@ -117,7 +117,7 @@ struct SAETrainCommand: ParsableCommand {
             let loaded = try modelOptions.load(quiet: output.json)
             let windows = try corpusOptions.windows(try loaded.requireTokenizer(), repeats: true)
             let source = try SiteActivationSource(model: loaded.model, site: try Site(parsing: corpusOptions.site), windows: windows,
-                                                  windowsPerPass: corpusOptions.windows, skipPositions: corpusOptions.skipPositions)
+                                                  windowsPerPass: corpusOptions.windows, positions: corpusOptions.positions)
             let options = try trainingOptions(width: source.width)
             var lines = SAEProgressLines(label: "training")
             let (sae, metrics) = try SAETraining.train(source: source, options: options) { p in

@@ -86,6 +86,8 @@ struct SAECommandLineTests {
             (base + ["--steps", "2", "--context", "1"], "--context"),
             (base + ["--steps", "2", "--skip-positions", "-1"], "--skip-positions"),
             (base + ["--steps", "2", "--seed", "-3"], "--seed"),
+            (base + ["--steps", "2", "--sink-ratio", "0.5"], "--sink-ratio"),
+            (base + ["--steps", "2", "--reuse", "0"], "--reuse"),
             (base + ["--steps", "2", "--site", "9:block_output"], "layer"),
             (base + ["--steps", "2", "--site", "0:head_query_output"], "site"),
             (base + ["--steps", "2", "--site", "nonsense"], "nonsense"),

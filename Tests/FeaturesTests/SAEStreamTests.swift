@@ -37,7 +37,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         let sae = try SparseAutoencoder(width: 16, latents: 24, activation: .topK(4), seed: 5)
         let windows = [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12], [13, 14, 15, 16, 17, 18]]
         let result = try SAEEvaluation.evaluate(sae, model: model, site: site, windows: ArrayTokenWindows(windows),
-                                                options: SAEEvaluationOptions(windowsPerPass: 2, skipPositions: 1))
+                                                options: SAEEvaluationOptions(windowsPerPass: 2, positions: PositionSelection(skip: 1, sinkRatio: nil)))
         var expected = SAEStatistics(width: 16, latents: 24)
         var clean = 0.0
         for ids in windows {
@@ -57,11 +57,11 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         #expect(result.zeroLoss != result.cleanLoss && result.splicedLoss != result.cleanLoss)
         // A budget stops the stream early: the first batch (two windows) already passes 8 tokens.
         let capped = try SAEEvaluation.evaluate(sae, model: model, site: site, windows: ArrayTokenWindows(windows),
-                                                options: SAEEvaluationOptions(windowsPerPass: 2, maxTokens: 8, skipPositions: 1))
+                                                options: SAEEvaluationOptions(windowsPerPass: 2, maxTokens: 8, positions: PositionSelection(skip: 1, sinkRatio: nil)))
         #expect(capped.tokens == 10)
         #expect(throws: SAEError.self) {
             try SAEEvaluation.evaluate(sae, model: model, site: site, windows: ArrayTokenWindows([[1, 2]]),
-                                       options: SAEEvaluationOptions(skipPositions: 1))
+                                       options: SAEEvaluationOptions(positions: PositionSelection(skip: 1)))
         }
         #expect(throws: SAEError.self) { try SAEEvaluationOptions(windowsPerPass: 0).validate() }
     }
@@ -69,11 +69,27 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
 /// Activations of a model at a site as training rows, and token windows from a text file.
 @Suite struct SAEActivationStreamTests {
+    /// Window 0's third position is 40× its window's median norm: a sink, left out with the first
+    /// position; without the rule only the first position goes.
+    @Test func attentionSinksAreLeftOut() throws {
+        var values = [Float](repeating: 1, count: 2 * 5 * 2)
+        values[(0 * 5 + 2) * 2] = 40
+        values[(1 * 5 + 4) * 2 + 1] = 3  // ‖·‖ ≈ 3.2: under 10× the median
+        let activations = Tensor(shape: [2, 5, 2], values: values)
+        let keep = PositionSelection(skip: 1, sinkRatio: 10).kept(activations)
+        #expect(keep == [false, true, false, true, true, false, true, true, true, true])
+        #expect(PositionSelection(skip: 1, sinkRatio: nil).kept(activations).filter { $0 }.count == 8)
+        #expect(PositionSelection.rows(activations, keep: keep).shape == [7, 2])
+        #expect(throws: SAEError.self) { try PositionSelection(sinkRatio: 0.5).validate() }
+        #expect(throws: SAEError.self) { try PositionSelection(skip: -1).validate() }
+    }
+
     @Test func rowsAreTheSiteActivationsAfterTheSkippedPositions() throws {
         let model = tinyGPT2()
         let windows = [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11], [12, 13, 14]]
         for site in [Site(layer: 0, component: .blockOutput), Site(layer: -1, component: .mlpActivation), Site(layer: 1, component: .queryOutput)] {
-            let source = try SiteActivationSource(model: model, site: site, windows: ArrayTokenWindows(windows), windowsPerPass: 3, skipPositions: 1)
+            let source = try SiteActivationSource(model: model, site: site, windows: ArrayTokenWindows(windows), windowsPerPass: 3,
+                                                  positions: PositionSelection(skip: 1, sinkRatio: nil))
             var rows: [Tensor] = []
             while let r = try source.nextRows() { rows.append(r) }
             // Equal lengths only share a pass: [4, 4], then [3, 3].
