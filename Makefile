@@ -110,6 +110,9 @@ test: deps minilm smollm2
 	.build/release/intervene sae eval --sae $(CACHE)/sae-smoke --model $(SMOLLM2_GGUF) --site 3:block_output --corpus $(CACHE)/fortunes-heldout.txt \
 	  --context 64 --tokens 1000 --json \
 	  | python3 -c 'import json, sys; r = json.load(sys.stdin); print(r); sys.exit(0 if r["mean_l0"] <= 16 and r["variance_explained"] > $(SAE_SMOKE_FVE) and 0 < r["ce_loss_recovered"] <= 1.05 else 1)'
+	.build/release/intervene sae latents --model $(SMOLLM2_GGUF) --site 3:block_output --sae $(CACHE)/sae-smoke --corpus $(CACHE)/fortunes-heldout.txt \
+	  --out $(CACHE)/sae-latents-smoke --window 64 --max-tokens 512 --top 5 > /dev/null && test -s $(CACHE)/sae-latents-smoke/manifest.json
+	.build/release/intervene sae import $(CACHE)/sae-smoke --out $(CACHE)/sae-smoke-imported > /dev/null && test -s $(CACHE)/sae-smoke-imported/cfg.json
 	.build/release/intervene sae train --model $(SMOLLM2_GGUF) --site 3:block_output --corpus $(CACHE)/fortunes-train.txt --architecture gated \
 	  --steps 1 --out $(CACHE)/sae-bad 2> /dev/null; test $$? -eq 2
 	@for t in $(TUTORIALS); do echo "== tutorial $$t"; out=$$(SMOLLM2_GGUF=$(SMOLLM2_GGUF) .build/release/$$t) || { echo "$$out"; echo "tutorial $$t failed"; exit 1; }; echo "$$out" | tail -n 1; done
