@@ -5,7 +5,8 @@ import Tensors
 /// and prints one JSON object. Build with `-c release`.
 let usage = """
 usage: intervene-bench WORKLOAD [--reps N]
-workloads: engine, gpt2_forward, mlp_das_epoch, boundless_step, import, gguf_load (GGUF_FILE=…), codebook_train
+workloads: engine, gpt2_forward, mlp_das_epoch, boundless_step, import, gguf_load (GGUF_FILE=…), codebook_train,
+           sae_gemms (SAE_SHAPE=B,d,L)
 """
 
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -32,6 +33,7 @@ do {
     case "import": emit(try TrainingBenchmarks.importTime(reps: reps))
     case "gguf_load": emit(try GGUFLoadBenchmark.run(reps: reps))
     case "codebook_train": emit(try CodebookTrainingBenchmark.run(reps: reps))
+    case "sae_gemms": emit(try SAEGemmBenchmark.run(reps: reps))
     case "gguf_load_once":
         guard let path = ProcessInfo.processInfo.environment["GGUF_FILE"] else { exit(2) }
         print(try GGUFLoadBenchmark.once(path: path).map { String($0) }.joined(separator: " "))
