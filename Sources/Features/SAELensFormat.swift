@@ -12,24 +12,25 @@ public enum SAELensFormat {
         let config = try ModelConfig(path: folder + "/cfg.json")
         let width = try config.int("d_in"), latents = try config.int("d_sae")
         let architecture = (try? config.string("architecture")) ?? "standard"
-        func topK() throws -> SAEActivation {
+        func topK() throws -> Int {
             guard let k = config.json["activation_fn_kwargs"]?["k"]?.intValue else {
                 throw SAEError.invalid(field: "activation_fn_kwargs.k", value: "missing", allowed: "the k of a TopK SAE")
             }
-            return .topK(k)
+            return k
         }
         let activation: SAEActivation
         switch architecture {
         case "jumprelu": activation = .jumpReLU
-        case "topk": activation = try topK()
+        case "topk": activation = .topK(try topK())
+        case "batchtopk": activation = .batchTopK(try topK())
         case "standard":
             let name = (try? config.string("activation_fn_str")) ?? "relu"
             switch name {
             case "relu": activation = .relu
-            case "topk": activation = try topK()
+            case "topk": activation = .topK(try topK())
             default: throw SAEError.invalid(field: "activation_fn_str", value: "\"\(name)\"", allowed: "relu, topk")
             }
-        default: throw SAEError.invalid(field: "architecture", value: "\"\(architecture)\"", allowed: "standard, topk, jumprelu")
+        default: throw SAEError.invalid(field: "architecture", value: "\"\(architecture)\"", allowed: "standard, topk, batchtopk, jumprelu")
         }
         let normalization = (try? config.string("normalize_activations")) ?? "none"
         guard ["none", "layer_norm"].contains(normalization) else {
@@ -54,8 +55,10 @@ public enum SAELensFormat {
                                      "normalize_activations": sae.normalizesInput ? "layer_norm" : "none", "dtype": "float32"]
         switch sae.activation {
         case .relu: config["architecture"] = "standard"; config["activation_fn_str"] = "relu"
-        case .topK(let k), .batchTopK(let k):
+        case .topK(let k):
             config["architecture"] = "topk"; config["activation_fn_str"] = "topk"; config["activation_fn_kwargs"] = ["k": k]
+        case .batchTopK(let k):
+            config["architecture"] = "batchtopk"; config["activation_fn_str"] = "topk"; config["activation_fn_kwargs"] = ["k": k]
         case .jumpReLU: config["architecture"] = "jumprelu"
         }
         try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys, .prettyPrinted]).write(to: URL(fileURLWithPath: folder + "/cfg.json"))

@@ -15,7 +15,7 @@ public enum SAEActivation: Sendable, Equatable {
 
 /// A sparse autoencoder over activations of width d with L latents, in SAELens' layout:
 ///
-///     x̂ = normalise(x)                      (identity, or OpenAI's per-token layer norm)
+///     x̂ = normalise(x)                      (identity, or OpenAI's per-token layer norm, see `normalise`)
 ///     pre = (x̂ − b_dec) W_enc + b_enc       W_enc (d, L); b_dec subtracted unless told not to
 ///     z = act(pre)                           (…, L)
 ///     decode(z) = z W_dec + b_dec            W_dec (L, d), then the normalisation undone
@@ -64,13 +64,15 @@ public final class SparseAutoencoder: Module {
         visit("threshold", threshold)
     }
 
-    /// The per-token normalisation of x (…, d): (x̂, mean, std), or (x, nil, nil) without it.
+    /// The per-token normalisation of x (…, d), as OpenAI's and SAELens' `layer_norm`:
+    /// μ = mean(x), σ = √(Σ(x − μ)² / (d − 1)) (Bessel's correction), x̂ = (x − μ) / (σ + 10⁻⁵);
+    /// decoding multiplies by σ (no ε) and adds μ. Returns (x̂, μ, σ), or (x, nil, nil) without it.
     func normalise(_ x: Tensor) -> (Tensor, Tensor?, Tensor?) {
         guard normalizesInput else { return (x, nil, nil) }
         let mean = x.mean(axis: -1, keepDims: true)
         let centred = x - mean
-        let std = (centred.square().mean(axis: -1, keepDims: true) + 1e-5).sqrt()
-        return (centred / std, mean, std)
+        let std = (centred.square().sum(axis: -1, keepDims: true) / Float(Swift.max(width - 1, 1))).sqrt()
+        return (centred / (std + 1e-5), mean, std)
     }
 
     /// Latents z (…, L) of activations x (…, d), and the normalisation to undo on decode.

@@ -135,7 +135,7 @@ import Tensors
         let x = Tensor.randomNormal([3, 8], seed: 4)
         #expect((back.encode(x).latents - sae.encode(x).latents).abs().maxValue() == 0)
         try #"{"d_in": 8, "d_sae": 12, "architecture": "gated"}"#.write(toFile: folder + "/cfg.json", atomically: true, encoding: .utf8)
-        #expect(throws: SAEError.invalid(field: "architecture", value: "\"gated\"", allowed: "standard, topk, jumprelu")) {
+        #expect(throws: SAEError.invalid(field: "architecture", value: "\"gated\"", allowed: "standard, topk, batchtopk, jumprelu")) {
             try SAELensFormat.load(folder: folder)
         }
         try #"{"d_in": 8, "d_sae": 16}"#.write(toFile: folder + "/cfg.json", atomically: true, encoding: .utf8)

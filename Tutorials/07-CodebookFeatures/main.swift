@@ -138,19 +138,24 @@ if fromPlainSteps != nil {
     let trained = Dictionary(uniqueKeysWithValues: plain.namedParameters.map { ($0.key, $0.parameter) })
     for (key, parameter) in withCodes.namedParameters { parameter.assign(trained[key]!.value.detached()) }
 }
-let codebooks = try CodebookModel(model: withCodes, specs: [
-    CodebookSpec(placement: .attentionPreprojection, codeCount: setting.codes, groups: -1),
-    CodebookSpec(placement: .mlp, codeCount: setting.codes),
-], seed: 3)
+// `--at mlp` (or `attn_preproj`) keeps codebooks at one of the two places only.
+let places = option("--at", in: arguments, "attn_preproj, mlp or attn_preproj,mlp", { text -> [CodebookPlacement]? in
+    let list = text.split(separator: ",").compactMap { try? CodebookPlacement(parsing: String($0)) }
+    return list.isEmpty || list.count != text.split(separator: ",").count ? nil : list
+}) ?? [.attentionPreprojection, .mlp]
+let codebooks = try CodebookModel(model: withCodes, specs: places.map { place in
+    CodebookSpec(placement: place, codeCount: setting.codes, groups: place == .attentionPreprojection ? -1 : 1)
+}, seed: 3)
+let codebookName = "codebooks" + (fromPlainSteps != nil ? "-from-plain" : "") + (places.count == 1 ? "-" + places[0].rawValue : "")
 let codebookReport: TrainingReport
 if let steps = fromPlainSteps {
     _ = try codebooks.initializeWithKMeans(sequences: fsm.batch(count: 256, states: sample.states, seed: 3_000_000), iterations: 10,
                                            maxRows: 8192, seed: 3)
     var tuning = setting.training
     (tuning.steps, tuning.learningRate, tuning.warmupSteps, tuning.decay) = (steps, 1e-3, min(50, steps / 10), true)
-    codebookReport = try trainOrLoad(withCodes, codebooks: codebooks, name: "codebooks-from-plain", options: tuning)
+    codebookReport = try trainOrLoad(withCodes, codebooks: codebooks, name: codebookName, options: tuning)
 } else {
-    codebookReport = try trainOrLoad(withCodes, codebooks: codebooks, name: "codebooks")
+    codebookReport = try trainOrLoad(withCodes, codebooks: codebooks, name: codebookName)
 }
 let codebookAccuracy = try CodebookTraining.sampledAccuracy(withCodes, fsm: fsm, count: sample.count, states: sample.states, seed: 1)
 describe("with codebooks", codebookReport, codebookAccuracy)
