@@ -1,4 +1,5 @@
 import Foundation
+import Models
 
 /// A short built-in corpus for the tutorial's SAE: sentences about countries, their capitals,
 /// languages and cities, in several phrasings, and some ordinary prose — a few thousand tokens,
@@ -29,6 +30,16 @@ enum TutorialCorpus {
     three centuries. She opened the window, looked at the rain and decided to stay at home and read. Music, art and food are the \
     things most visitors remember about a journey. The river flows from the mountains to the sea, through forests and farmland.
     """
+
+    /// Tokens per window.
+    static let windowLength = 32
+
+    /// The corpus as consecutive windows of `windowLength` tokens (the tail that does not fill
+    /// a window is dropped).
+    static func windows(_ tokenizer: any Tokenizer) -> [[Int]] {
+        let ids = tokenizer.encode(text, addSpecialTokens: false).ids
+        return stride(from: 0, through: ids.count - windowLength, by: windowLength).map { Array(ids[$0..<($0 + windowLength)]) }
+    }
 
     /// The corpus text: every country in several phrasings, then the prose.
     static var text: String {

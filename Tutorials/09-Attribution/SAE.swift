@@ -40,7 +40,7 @@ struct TutorialSAE {
 
     /// The built-in SAE at `defaultSite`, written to `--save-sae FOLDER` when given (so that
     /// `--sae` here or `intervene attribute --sae` can read it back).
-    static func builtIn(_ options: TutorialOptions, model: any HookableModel, tokenizer: any Tokenizer) throws -> TutorialSAE {
+    static func builtIn(_ options: TutorialOptions, model: any HookableModel) throws -> TutorialSAE {
         let made = try randomlyInitialised(model: model, start: Date())
         if let folder = options.saveSAE { try SAELensFormat.save(made.sae, to: folder) }
         return made

@@ -59,17 +59,19 @@ let zeroing = try NodeAttribution.run(model: model, base: question.base, metric:
 let dla = zeroing.directLogitAttribution!
 let dlaSum = dla.total + dla.biasTerm, dlaError = abs(dlaSum - zeroing.metric)
 say()
+/// The parts of one kind ("embed", "head", "attn_bias", "mlp"), largest |DLA| first, and their sum.
+@MainActor func parts(_ kind: String) -> (parts: [DirectLogitAttribution.Part], sum: Double) {
+    let chosen = dla.parts.filter { $0.kind == kind }
+    return (chosen.sorted { abs($0.value) > abs($1.value) }, chosen.map(\.value).reduce(0, +))
+}
+let (heads, mlps) = (parts("head"), parts("mlp"))
 say(String(format: "direct logit attribution: embeddings %.3f, %d heads %.3f, attention biases %.3f, %d MLPs %.3f",
-           dla.parts.filter { $0.kind == "embed" }.map(\.value).reduce(0, +), dla.parts.filter { $0.kind == "head" }.count,
-           dla.parts.filter { $0.kind == "head" }.map(\.value).reduce(0, +), dla.parts.filter { $0.kind == "attn_bias" }.map(\.value).reduce(0, +),
-           dla.parts.filter { $0.kind == "mlp" }.count, dla.parts.filter { $0.kind == "mlp" }.map(\.value).reduce(0, +)))
+           parts("embed").sum, heads.parts.count, heads.sum, parts("attn_bias").sum, mlps.parts.count, mlps.sum))
 say(String(format: "  sum of the parts %.4f + final-norm bias term %.4f = %.4f; metric %.4f; |error| %.1e", dla.total, dla.biasTerm, dlaSum,
            zeroing.metric, dlaError))
-let heads = dla.parts.filter { $0.kind == "head" }.sorted { abs($0.value) > abs($1.value) }
-let topHead = heads[0]
-say("  top heads: " + heads.prefix(8).map { String(format: "L%dH%d %+.3f", $0.layer, $0.index, $0.value) }.joined(separator: ", "))
-let mlps = dla.parts.filter { $0.kind == "mlp" }.sorted { abs($0.value) > abs($1.value) }
-say("  top MLPs:  " + mlps.prefix(4).map { String(format: "L%d %+.3f", $0.layer, $0.value) }.joined(separator: ", "))
+let topHead = heads.parts[0]
+say("  top heads: " + heads.parts.prefix(8).map { String(format: "L%dH%d %+.3f", $0.layer, $0.index, $0.value) }.joined(separator: ", "))
+say("  top MLPs:  " + mlps.parts.prefix(4).map { String(format: "L%d %+.3f", $0.layer, $0.value) }.joined(separator: ", "))
 
 // 3. Node attribution: one number per MLP neuron (mlp.hook_post), attention head (attn.hook_z)
 //    and position. Without a source it is activation × gradient — the first-order effect of
@@ -93,9 +95,9 @@ patched.top(6).forEach { say(row($0)) }
 //    reconstruction error added back: the activation, and so the logits, stay exactly what they
 //    were, but the latents now sit on the path and get attributions of their own (and a direct
 //    logit attribution z_i ⟨ũ, d_i⟩ at the last position).
-let choice = try givenSAE ?? TutorialSAE.builtIn(options, model: model, tokenizer: tokenizer)
-let (site, sae) = (choice.site, choice.sae)
 say()
+let choice = try givenSAE ?? TutorialSAE.builtIn(options, model: model)
+let (site, sae) = (choice.site, choice.sae)
 say("SAE at \(site): \(sae.width) → \(sae.latents) latents (\(choice.origin))")
 @MainActor func splice(keepingError: Bool) throws -> IntervenableModel {
     try IntervenableModel(config: IntervenableConfig(representations: [RepresentationConfig(layer: site.layer, component: site.component)]),
@@ -104,9 +106,16 @@ say("SAE at \(site): \(sae.width) → \(sae.latents) latents (\(choice.origin))"
 let spliced = try splice(keepingError: true)
 let splicedRun = try Tensor.withoutGradients { try spliced.forward(base: input(question.base), outputOriginal: true) }
 let logitChange = Double((splicedRun.intervened.logits - splicedRun.original!.logits).abs().maxValue())
-let reconstructionOnly = try Tensor.withoutGradients { try splice(keepingError: false).forward(base: input(question.base)).intervened.logits }
-say(String(format: "  spliced with the error term: max |Δ logit| = %.1e (metric %.3f); the reconstruction alone gives metric %.3f",
-           logitChange, Double(question.metric.values(splicedRun.intervened.logits).item), Double(question.metric.values(reconstructionOnly).item)))
+// Without the error term the SAE's reconstruction replaces the activation: how much of the
+// answer survives it, at every position and at the last one only?
+let reconstructed = try splice(keepingError: false)
+let everywhere = try Tensor.withoutGradients { try reconstructed.forward(base: input(question.base)).intervened.logits }
+let lastOnly = try Tensor.withoutGradients {
+    try reconstructed.forward(base: input(question.base), unitLocations: .position(question.base.count - 1, batchSize: 1)).intervened.logits
+}
+say(String(format: "  spliced with the error term: max |Δ logit| = %.1e (metric %.3f); the reconstruction alone gives metric %.3f (at the last position only: %.3f)",
+           logitChange, Double(question.metric.values(splicedRun.intervened.logits).item), Double(question.metric.values(everywhere).item),
+           Double(question.metric.values(lastOnly).item)))
 let withLatents = try NodeAttribution.run(model: model, base: question.base, source: sourceIds, metric: question.metric, method: .standard, latents: spliced)
 let headChange = zip(withLatents.heads, patched.heads).map { Double(($0 - $1).abs().maxValue()) }.max() ?? 0
 say(String(format: "  node attribution with the SAE (%.2f s): heads' and neurons' values move by at most %.1e; top nodes:", withLatents.seconds, headChange))
@@ -115,6 +124,30 @@ let latentNodes = withLatents.top(Int.max).filter { $0.kind == .latent }
 let topLatent = latentNodes.first
 say("  top latents: " + latentNodes.prefix(5).map { String(format: "%d at %@ %+.3f", $0.index, String(reflecting: question.baseTokens[$0.position]), $0.attribution) }
     .joined(separator: ", "))
+// What is the top latent? Where it fires in the SAE's training corpus, and which tokens its
+// decoder direction promotes through the final norm's weight and the unembedding (logit lens).
+if let topLatent {
+    var windows = TutorialCorpus.windows(tokenizer).makeIterator()
+    do {
+        let statistics = try LatentAnalysis.statistics(of: sae, model: model, site: site,
+                                                       options: LatentAnalysisOptions(top: 4, contextRadius: 5, logitTokens: 0, batchSize: 16),
+                                                       nextWindow: { windows.next() })
+        let contexts = statistics.contexts(of: topLatent.index).map { context -> String in
+            let before = context.tokens[..<5].filter { $0 >= 0 }, token = context.tokens[5]
+            return String(format: "%@ (%.1f)", String(reflecting: "…" + tokenizer.decode(before) + "[" + tokenizer.decode([token]) + "]"), context.activation)
+        }
+        say(String(format: "  latent %d fires on %.1f%% of the built-in corpus's %d tokens, most on: ", topLatent.index,
+                   100 * statistics.frequency(of: topLatent.index), statistics.tokens) + contexts.joined(separator: ", "))
+    } catch {
+        say("  (no corpus contexts for an SAE at \(site): \(error))")
+    }
+    if let decoder = model as? DecoderModel, [.blockInput, .blockOutput, .residualMiddle].contains(site.component) {
+        let direction = sae.decoderWeight.value.narrowed(0, start: topLatent.index, length: 1)
+        let lens = try LatentLogitLens.compute(decoder: direction, model: decoder, count: 6)
+        say("  its decoder direction promotes " + lens.promoted(0).map { String(reflecting: tokenizer.decode([$0.id])) }.joined(separator: " ")
+            + " and suppresses " + lens.suppressed(0).map { String(reflecting: tokenizer.decode([$0.id])) }.joined(separator: " "))
+    }
+}
 let latentDLA = withLatents.directLogitAttribution!.latents.sorted { abs($0.value) > abs($1.value) }
 say("  direct logit attribution of the latents active at the last position (\(latentDLA.count)): "
     + (latentDLA.isEmpty ? "none (its site is not on the residual stream, or no latent fires there)" : latentDLA.prefix(5).map { String(format: "%d %+.3f", $0.index, $0.value) }.joined(separator: ", ")))
