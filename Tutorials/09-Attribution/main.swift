@@ -117,14 +117,14 @@ say(String(format: "  spliced with the error term: max |Δ logit| = %.1e (metric
            logitChange, Double(question.metric.values(splicedRun.intervened.logits).item), Double(question.metric.values(everywhere).item),
            Double(question.metric.values(lastOnly).item)))
 let withLatents = try NodeAttribution.run(model: model, base: question.base, source: sourceIds, metric: question.metric, method: .standard, latents: spliced)
-let headChange = zip(withLatents.heads, patched.heads).map { Double(($0 - $1).abs().maxValue()) }.max() ?? 0
-say(String(format: "  node attribution with the SAE (%.2f s): heads' and neurons' values move by at most %.1e; top nodes:", withLatents.seconds, headChange))
+let nodeChange = zip(withLatents.heads + withLatents.neurons, patched.heads + patched.neurons).map { Double(($0 - $1).abs().maxValue()) }.max() ?? 0
+say(String(format: "  node attribution with the SAE (%.2f s): heads' and neurons' values move by at most %.1e; top nodes:", withLatents.seconds, nodeChange))
 withLatents.top(6).forEach { say(row($0)) }
 let latentNodes = withLatents.top(Int.max).filter { $0.kind == .latent }
 let topLatent = latentNodes.first
 say("  top latents: " + latentNodes.prefix(5).map { String(format: "%d at %@ %+.3f", $0.index, String(reflecting: question.baseTokens[$0.position]), $0.attribution) }
     .joined(separator: ", "))
-// What is the top latent? Where it fires in the SAE's training corpus, and which tokens its
+// What is the top latent? Where it fires in the built-in corpus, and which tokens its
 // decoder direction promotes through the final norm's weight and the unembedding (logit lens).
 if let topLatent {
     var windows = TutorialCorpus.windows(tokenizer).makeIterator()
