@@ -96,7 +96,7 @@ patched.top(6).forEach { say(row($0)) }
 //    were, but the latents now sit on the path and get attributions of their own (and a direct
 //    logit attribution z_i ⟨ũ, d_i⟩ at the last position).
 say()
-let choice = try givenSAE ?? TutorialSAE.builtIn(options, model: model)
+let choice = try givenSAE ?? TutorialSAE.builtIn(options, model: model, tokenizer: tokenizer)
 let (site, sae) = (choice.site, choice.sae)
 say("SAE at \(site): \(sae.width) → \(sae.latents) latents (\(choice.origin))")
 @MainActor func splice(keepingError: Bool) throws -> IntervenableModel {
