@@ -42,6 +42,8 @@ let package = Package(
                           path: "Tutorials/04-BoundlessDAS", exclude: ["README.md"]),
         .executableTarget(name: "07-CodebookFeatures", dependencies: ["CausalAbstraction", "Features", "Models", "Tensors"],
                           path: "Tutorials/07-CodebookFeatures", exclude: ["README.md"]),
+        .executableTarget(name: "08-SparseAutoencoders", dependencies: ["CausalAbstraction", "Features", "Intervene", "Models", "Tensors"],
+                          path: "Tutorials/08-SparseAutoencoders", exclude: ["README.md"]),
         .executableTarget(name: "09-Attribution", dependencies: ["CausalAbstraction", "Features", "Intervene", "Models", "Tensors"],
                           path: "Tutorials/09-Attribution", exclude: ["README.md"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
