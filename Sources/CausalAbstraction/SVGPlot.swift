@@ -57,8 +57,10 @@ public enum SVGPlot {
         return svg.joined(separator: "\n")
     }
 
-    /// Line chart of one or more series of (x, y) points.
-    public static func lineChart(_ series: [(name: String, points: [(Double, Double)])], title: String, xLabel: String, yLabel: String) -> String {
+    /// Line chart of one or more series of (x, y) points. With `markers` (one class name per
+    /// series), every point also gets a `<circle class="NAME">`.
+    public static func lineChart(_ series: [(name: String, points: [(Double, Double)])], title: String, xLabel: String, yLabel: String,
+                                 markers: [String]? = nil) -> String {
         let width = 560.0, height = 340.0, left = 60.0, right = 20.0, top = 40.0, bottom = 50.0
         let all = series.flatMap(\.points)
         let xs = all.map(\.0), ys = all.map(\.1)
@@ -82,6 +84,12 @@ public enum SVGPlot {
         for (i, s) in series.enumerated() {
             let path = s.points.map { String(format: "%.1f,%.1f", px($0.0), py($0.1)) }.joined(separator: " ")
             svg.append("<polyline fill=\"none\" stroke=\"\(colors[i % colors.count])\" stroke-width=\"1.5\" points=\"\(path)\"/>")
+            if let markers, i < markers.count {
+                for p in s.points {
+                    svg.append(String(format: "<circle class=\"%@\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%@\"/>",
+                                      escape(markers[i]), px(p.0), py(p.1), colors[i % colors.count]))
+                }
+            }
             svg.append("<text x=\"\(width - right - 4)\" y=\"\(top + 14 * Double(i + 1))\" text-anchor=\"end\" fill=\"\(colors[i % colors.count])\">\(escape(s.name))</text>")
         }
         svg.append("</svg>")
