@@ -56,13 +56,7 @@ import Tensors
         ]
         for (extra, message) in cases {
             let command = try AttributeCommand.parse(["--model", folder, "--prompt", prompt] + extra)
-            do {
-                try command.execute()
-                Issue.record("\(extra) was accepted")
-            } catch {
-                #expect("\(error)".contains(message), "\(extra): \(error)")
-            }
-            #expect(throws: ExitCode(2)) { try command.run() }
+            expectRefused(command, extra, message: message) { _ = try command.execute() }
         }
         for malformed in [["--steps", "0"], ["--path", "diagonal"], ["--method", "exact"], ["--top", "0"], ["--metric", "prob"],
                           ["--svg-dir", "out"], ["--steps", "many"]] {

@@ -153,13 +153,7 @@ Once upon a time a cat sat on the mat, and the dog sat on the log.
             var arguments = ["--model", folder, "--corpus", corpus, "--context", "8", "--codes", "4", "--steps", "1", "--out", out, "--json"]
             arguments += extra
             let command = try CodebookTrainCommand.parse(arguments)
-            do {
-                try command.execute()
-                Issue.record("\(extra) was accepted")
-            } catch {
-                #expect("\(error)".contains(message), "\(extra): \(error)")
-            }
-            #expect(throws: ExitCode(2)) { try command.run() }
+            expectRefused(command, extra, message: message) { _ = try command.execute() }
         }
         #expect(!FileManager.default.fileExists(atPath: out))
         for malformed in [["--codes", "many"], ["--lr", "fast"], ["--seed", "-3"], ["--unknown"]] {

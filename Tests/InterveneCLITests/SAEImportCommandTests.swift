@@ -64,13 +64,7 @@ let fixturesFolder: String = {
         ]
         for (arguments, message) in cases {
             let command = try SAEImportCommand.parse(arguments + ["--out", out])
-            do {
-                let (_, _) = try command.choices.load(arguments[0])
-                Issue.record("\(arguments) was accepted")
-            } catch {
-                #expect("\(error)".contains(message), "\(arguments): \(error)")
-            }
-            #expect(throws: ExitCode(2)) { try command.run() }
+            expectRefused(command, arguments, message: message) { _ = try command.choices.load(arguments[0]) }
         }
         #expect(!FileManager.default.fileExists(atPath: out))
         #expect(!FileManager.default.fileExists(atPath: "/tmp/intervene-sae-pickle-ran"))
@@ -112,13 +106,7 @@ let fixturesFolder: String = {
         ]
         for (arguments, message) in cases {
             let command = try ImportPyveneCommand.parse(arguments + ["--out", out])
-            do {
-                try command.execute()
-                Issue.record("\(arguments) was accepted")
-            } catch {
-                #expect("\(error)".contains(message), "\(arguments): \(error)")
-            }
-            #expect(throws: ExitCode(2)) { try command.run() }
+            expectRefused(command, arguments, message: message) { _ = try command.execute() }
         }
         #expect(!FileManager.default.fileExists(atPath: out))
     }

@@ -83,13 +83,7 @@ import Tensors
             var arguments = ["--model", model, "--site", "0:block_output", "--sae", sae, "--corpus", corpus, "--out", out, "--window", "8", "--json"]
             arguments += extra
             let command = try SAELatentsCommand.parse(arguments)
-            do {
-                try command.execute()
-                Issue.record("\(extra) was accepted")
-            } catch {
-                #expect("\(error)".contains(message), "\(extra): \(error)")
-            }
-            #expect(throws: ExitCode(2)) { try command.run() }
+            expectRefused(command, extra, message: message) { _ = try command.execute() }
         }
         #expect(!FileManager.default.fileExists(atPath: out))
         for malformed in [["--top", "many"], ["--unknown"]] {
