@@ -128,8 +128,14 @@ public enum CodeSearch {
     /// Precision and recall of every code of every codebook against `pattern`, filtered and
     /// sorted by `options`. Codes that never fire on a matching token are left out.
     public static func search(_ data: CollectedCodes, pattern: String, options: CodeSearchOptions = CodeSearchOptions()) throws -> CodeSearchResult {
+        try search(data, matched: try matchingTokens(pattern, in: data.documents), pattern: pattern, options: options)
+    }
+
+    /// The same over tokens already matched (`matchingTokens`), so a caller that also needs the
+    /// matched set (e.g. for the neuron baseline) runs the pattern once.
+    public static func search(_ data: CollectedCodes, matched: Set<TokenPosition>, pattern: String,
+                              options: CodeSearchOptions = CodeSearchOptions()) throws -> CodeSearchResult {
         try options.validate()
-        let matched = try matchingTokens(pattern, in: data.documents)
         let names = options.codebooks ?? data.codebooks.map(\.name)
         var matches: [CodeMatch] = []
         for name in names {

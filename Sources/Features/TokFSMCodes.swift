@@ -98,11 +98,12 @@ public enum TokFSMCodes {
         var list: [StateCode] = []
         for state in 0..<fsm.stateCount {
             let pattern = pattern(for: state, fsm: fsm)
-            let result = try CodeSearch.search(data, pattern: pattern, options: CodeSearchOptions(minRecall: minRecall, sort: .precision))
+            let matched = try CodeSearch.matchingTokens(pattern, in: data.documents)
+            let result = try CodeSearch.search(data, matched: matched, pattern: pattern,
+                                               options: CodeSearchOptions(minRecall: minRecall, sort: .precision))
             var taken = Set<String>(), best: [CodeMatch] = []
             for match in result.matches where perCodebook ? taken.insert(match.codebook).inserted : best.isEmpty { best.append(match) }
             guard !best.isEmpty else { continue }
-            let matched = try CodeSearch.matchingTokens(pattern, in: data.documents)
             for match in best {
                 let neuron = data.neurons.isEmpty ? nil : try CodeSearch.bestNeuron(data, matched: matched, recall: match.recall)
                 list.append(StateCode(state: state, codebook: match.codebook, code: match.code, precision: match.precision,
