@@ -106,9 +106,12 @@ public struct Experiment: Decodable, Sendable {
     public var subspaces: [Int]?
     public var training: TrainingSpec
     public var output: OutputSpec
+    /// Lists of values to sweep (see `SweepSpec`); `intervene train` ignores it, `intervene
+    /// sweep` trains one intervention per combination.
+    public var sweep: SweepSpec?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, seed, model, data, representations, subspaces, training, output
+        case name, seed, model, data, representations, subspaces, training, output, sweep
         case interventionTypes = "intervention_types"
     }
 
@@ -126,6 +129,7 @@ public struct Experiment: Decodable, Sendable {
         subspaces = try c.decodeIfPresent([Int].self, forKey: .subspaces)
         training = try c.decodeIfPresent(TrainingSpec.self, forKey: .training) ?? TrainingSpec()
         output = try c.decode(OutputSpec.self, forKey: .output)
+        sweep = try c.decodeIfPresent(SweepSpec.self, forKey: .sweep)
     }
 
     /// Rejects unknown keys in the nested objects: model, data, training, output and every

@@ -12,6 +12,7 @@ enum ExperimentFieldCheck {
         (["training", "gradient_accumulation_steps"], 1), (["training", "early_stopping_patience"], 1),
         (["representations", "[]", "layer"], Int.min), (["representations", "[]", "max_number_of_units"], 1),
         (["representations", "[]", "low_rank_dimension"], 1), (["subspaces", "[]"], 0),
+        (["sweep", "layers", "[]"], Int.min), (["sweep", "positions", "[]"], Int.min), (["sweep", "low_rank_dimensions", "[]"], 1),
     ]
 
     /// Throws `ExperimentError.invalid` naming the first integer field that is not one.

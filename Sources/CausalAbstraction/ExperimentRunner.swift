@@ -12,6 +12,15 @@ public struct ExperimentRunner {
     /// The tokenizer for text data (e.g. the one `ModelLoader` loaded with the model); nil:
     /// see `resolvedTokenizer()`.
     public var tokenizer: (any Tokenizer)?
+    /// A model already built or loaded, returned by `model()` instead of building it again (a
+    /// sweep builds the model once for all its cells).
+    public var preparedModel: PreparedModel?
+    /// Training and test examples already read, used by `run` instead of `data()`.
+    public var preparedData: (train: [InterventionExample], test: [InterventionExample], description: String)?
+
+    /// What `model()` returns: the model, the source recorded in bundles, a built-in model's
+    /// task accuracy and the tokenizer stored with the model.
+    public typealias PreparedModel = (model: any HookableModel, source: String, taskAccuracy: Double?, tokenizer: (any Tokenizer)?)
 
     public init(experiment: Experiment, file: String) {
         self.experiment = experiment
@@ -25,7 +34,8 @@ public struct ExperimentRunner {
     /// The model the experiment names (`path`: a checkpoint folder, a .gguf file or a Hugging
     /// Face repo id in the local cache), the source string recorded in bundles, and the tokenizer
     /// stored with the model.
-    public func model() throws -> (model: any HookableModel, source: String, taskAccuracy: Double?, tokenizer: (any Tokenizer)?) {
+    public func model() throws -> PreparedModel {
+        if let preparedModel { return preparedModel }
         let spec = experiment.model
         if let path = spec.path {
             let loaded = try ModelLoader.load(named: path)
@@ -127,7 +137,7 @@ public struct ExperimentRunner {
     }
 
     /// Trains (evaluating the validation split after every epoch, where early stopping
-    /// watches it), evaluates on the test examples and saves. Returns the metrics, with
+    /// watches it; an intervention without trainable parameters is not trained), evaluates on the test examples and saves. Returns the metrics, with
     /// "answer_log_prob" (`Metric.answerLogProbability`) when test examples of a causal language
     /// model have answer tokens (text labels).
     @discardableResult
@@ -135,7 +145,7 @@ public struct ExperimentRunner {
         let options = try self.options()
         _ = try validationFraction()
         let (model, source, taskAccuracy, modelTokenizer) = try self.model()
-        let (examples, test, dataDescription) = try data(classes: InterventionExample.labelClasses(of: model),
+        let (examples, test, dataDescription) = try preparedData ?? data(classes: InterventionExample.labelClasses(of: model),
                                                          tokenizer: tokenizer ?? (experiment.model.tokenizer == nil ? modelTokenizer : nil))
         let (train, validation) = try validationSplit(examples)
         let config = IntervenableConfig(representations: experiment.representations, interventionTypes: experiment.interventionTypes.map(InterventionType.init))
@@ -144,7 +154,9 @@ public struct ExperimentRunner {
         let batching = ExampleBatching(train + validation + test, size: options.batchSize)
         let trainer = self.trainer(intervenable, batching, metrics: [.interchangeInterventionAccuracy] + (options.earlyStoppingMetric == "loss" ? [.crossEntropy] : []),
                                    options: options)
-        let history = try trainer.train(batching.units(train, shuffleSeed: experiment.seed), evaluation: validation.isEmpty ? nil : batching.units(validation))
+        // Interventions without parameters (vanilla interchange, zero ablation) are evaluated untrained.
+        let history: TrainingHistory? = intervenable.trainableParameters.isEmpty ? nil
+            : try trainer.train(batching.units(train, shuffleSeed: experiment.seed), evaluation: validation.isEmpty ? nil : batching.units(validation))
         let trainSeconds = Date().timeIntervalSince(start)
         var metrics = try trainer.evaluate(batching.units(test))
         if model is any CausalLanguageModel, test.contains(where: { $0.answerTokens != nil }), test.allSatisfy({ $0.base.isTokens }) {
@@ -152,10 +164,10 @@ public struct ExperimentRunner {
             metrics.merge(try self.trainer(intervenable, forced, metrics: [.answerLogProbability], options: options).evaluate(forced.units(test))) { $1 }
         }
         metrics["train_seconds"] = trainSeconds
-        metrics["steps"] = Double(history.steps)
+        metrics["steps"] = Double(history?.steps ?? 0)
         if !validation.isEmpty {
-            for (name, value) in history.evaluations.last?.metrics ?? [:] { metrics["validation_" + name] = value }
-            metrics["stopped_early"] = history.stoppedEarly ? 1 : 0
+            for (name, value) in history?.evaluations.last?.metrics ?? [:] { metrics["validation_" + name] = value }
+            metrics["stopped_early"] = history?.stoppedEarly == true ? 1 : 0
         }
         if let taskAccuracy { metrics["task_accuracy"] = taskAccuracy }
         try save(intervenable, metrics: metrics, source: source, data: dataDescription, command: command, options: options,
@@ -175,13 +187,13 @@ public struct ExperimentRunner {
 
     /// Writes the bundle (with its card) and the metrics file.
     func save(_ intervenable: IntervenableModel, metrics: [String: Double], source: String, data dataDescription: String, command: String,
-              options: TrainingOptions, examples: (train: Int, validation: Int), history: TrainingHistory) throws {
+              options: TrainingOptions, examples: (train: Int, validation: Int), history: TrainingHistory?) throws {
         let card = InterventionBundle.Card(
             title: experiment.name,
             task: experiment.data.builtin == "hierarchical_equality"
                 ? "Hierarchical equality (pyvene's DAS tutorial): four objects a, b, c, d; the label is (a = b) = (c = d). Intervened variable: \(experiment.data.variable ?? "left_equality")."
                 : "Counterfactual examples from \(dataDescription).",
-            training: "\(options.epochs) epochs of \(examples.train) (base, source) pairs\(examples.validation == 0 ? "" : " (\(examples.validation) more held out for validation\(history.stoppedEarly ? "; stopped early" : ""))"), batch \(options.batchSize), \(options.optimizer.rawValue) lr \(options.learningRate), seed \(experiment.seed); \(history.steps) steps.",
+            training: "\(options.epochs) epochs of \(examples.train) (base, source) pairs\(examples.validation == 0 ? "" : " (\(examples.validation) more held out for validation\(history?.stoppedEarly == true ? "; stopped early" : ""))"), batch \(options.batchSize), \(options.optimizer.rawValue) lr \(options.learningRate), seed \(experiment.seed); \(history.map { "\($0.steps) steps" } ?? "nothing to train: evaluated as is").",
             reproduce: command)
         try InterventionBundle.save(intervenable, to: experiment.output.bundle, modelSource: source, metrics: metrics,
                                     provenance: .init(command: command, seed: experiment.seed, data: dataDescription, subspaces: experiment.subspaces),
