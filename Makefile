@@ -78,6 +78,9 @@ test: deps minilm smollm2
 	.build/release/intervene evaluate Interventions/hierarchical-equality-das --data Experiments/data/hierarchical-equality-left.sample.jsonl \
 	  | python3 -c 'import json, sys; r = json.load(sys.stdin); print(r); sys.exit(0 if r["iia"] >= 0.95 else 1)'
 	.build/release/intervene evaluate Interventions/hierarchical-equality-das --data Makefile 2> /dev/null; test $$? -eq 2
+	rm -rf $(CACHE)/sweep-he && .build/release/intervene sweep Experiments/hierarchical-equality-sweep.json --out $(CACHE)/sweep-he --quiet \
+	  | python3 -c 'import json, sys; r = json.load(sys.stdin); print("sweep:", len(r["ran"]), "cells in", round(r["seconds"], 1), "s, best", r["best"]); sys.exit(0 if len(r["ran"]) == 24 and r["seconds"] < 60 and r["best"]["iia"] >= 0.95 else 1)'
+	test -s $(CACHE)/sweep-he/heatmap.svg && test -s $(CACHE)/sweep-he/results.csv
 	.build/release/intervene sites --model $(SMOLLM2_GGUF) --json > /dev/null
 	.build/release/intervene run --model $(SMOLLM2_GGUF) --prompt "The capital of Spain is" --source "The capital of Italy is" \
 	  --site 10:block_output --pos Spain --answer " Madrid" --answer " Rome" --json \

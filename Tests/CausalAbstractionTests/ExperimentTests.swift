@@ -126,7 +126,7 @@ import Tensors
         #expect(representationKeys.contains("max_number_of_units"))
         let top = try unknownKey(#""name": "x""#, #""name": "x", "sed": 3"#)
         guard case .unknownKey(_, _, "sed", let topKeys)? = top else { Issue.record("got \(String(describing: top))"); return }
-        #expect(topKeys == ["data", "intervention_types", "model", "name", "output", "representations", "seed", "subspaces", "training"])
+        #expect(topKeys == ["data", "intervention_types", "model", "name", "output", "representations", "seed", "subspaces", "sweep", "training"])
         let model = try unknownKey(#""builtin": "hierarchical_equality_mlp""#, #""builtin": "hierarchical_equality_mlp", "paht": "m""#)
         #expect(model == .unknownKey(file: path, key: "paht", path: "model.paht", allowed: ["builtin", "path", "save_to", "tokenizer"]))
         #expect(try unknownKey(#""builtin": "hierarchical_equality"}"#, #""builtin": "hierarchical_equality", "tset": 5}"#)?.description.contains("at data.tset; allowed keys there: builtin, test, train, variable") == true)
