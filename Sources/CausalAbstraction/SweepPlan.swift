@@ -131,10 +131,24 @@ public struct SweepPlan: Sendable {
         return e
     }
 
-    /// The examples intervened at `position` in base and source (every representation).
-    public static func at(position: Int?, _ examples: [InterventionExample]) -> [InterventionExample] {
+    /// The examples intervened at `position` in base and source (every representation); a
+    /// negative position counts from the end of each input. A position outside an input throws
+    /// `ExperimentError` naming `sweep.positions`.
+    public func at(position: Int?, _ examples: [InterventionExample]) throws -> [InterventionExample] {
         guard let position else { return examples }
-        return examples.map { var e = $0; e.basePositions = [position]; e.sourcePositions = [position]; return e }
+        return try examples.enumerated().map { i, example in
+            var e = example
+            func resolve(_ input: InterventionExample.Input, _ side: String) throws -> Int {
+                let resolved = position < 0 ? input.length + position : position
+                guard (0..<input.length).contains(resolved) else {
+                    throw ExperimentError.invalid(file: file, field: "sweep.positions", value: "\(position)",
+                                                  expected: "positions inside every example (example \(i)'s \(side) has \(input.length))")
+                }
+                return resolved
+            }
+            (e.basePositions, e.sourcePositions) = ([try resolve(e.base, "base")], [try resolve(e.source, "source")])
+            return e
+        }
     }
 
     /// FNV-1a (64-bit) of `root` without its `output` key, serialized with keys sorted.

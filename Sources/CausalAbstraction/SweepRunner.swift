@@ -71,7 +71,7 @@ public struct SweepRunner {
                                                  tokenizer: experiment.model.tokenizer == nil ? prepared!.tokenizer : nil)
             }
             let data = dataCache[key]!
-            runner.preparedData = (SweepPlan.at(position: cell.position, data.train), SweepPlan.at(position: cell.position, data.test), data.description)
+            runner.preparedData = (try plan.at(position: cell.position, data.train), try plan.at(position: cell.position, data.test), data.description)
             let start = Date()
             var metrics = try runner.run(command: command)
             metrics["train_seconds"] = nil

@@ -183,14 +183,22 @@ enum SweepCLI {
         return env.merging(extra) { $1 }
     }
 
-    static func start(_ arguments: [String], environment extra: [String: String] = [:], output: Pipe? = nil, error: Pipe? = nil) throws -> Process {
+    /// Starts `intervene`; standard output and error go to the files given (or nowhere). Files
+    /// rather than pipes: reading a pipe while children exit can fail with EINTR in Foundation.
+    static func start(_ arguments: [String], environment extra: [String: String] = [:], output: String? = nil, error: String? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         process.environment = environment(extra)
         process.currentDirectoryURL = URL(fileURLWithPath: root)
-        process.standardOutput = output ?? FileHandle.nullDevice
-        process.standardError = error ?? FileHandle.nullDevice
+        func sink(_ path: String?) -> FileHandle {
+            guard let path, FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+                return FileHandle.nullDevice
+            }
+            return handle
+        }
+        process.standardOutput = sink(output)
+        process.standardError = sink(error)
         try process.run()
         return process
     }
@@ -203,25 +211,16 @@ enum SweepCLI {
 
     /// Starts every command at once, then waits for all of them.
     static func runConcurrently(_ commands: [([String], [String: String])]) throws -> [Outcome] {
-        let started = try commands.map { arguments, extra -> (Process, Pipe, Pipe) in
-            let out = Pipe(), err = Pipe()
-            return (try start(arguments, environment: extra, output: out, error: err), out, err)
+        let started = try commands.map { arguments, extra -> (Process, String, String) in
+            let base = NSTemporaryDirectory() + "sweep-cli-\(UUID().uuidString)"
+            return (try start(arguments, environment: extra, output: base + ".out", error: base + ".err"), base + ".out", base + ".err")
         }
-        return started.map { process, out, err in
-            // Drain standard error on another thread so neither pipe fills while the other is read.
-            let errorBox = ErrorBox()
-            let reader = Thread { errorBox.data = err.fileHandleForReading.readDataToEndOfFile(); errorBox.done.signal() }
-            reader.start()
-            let output = out.fileHandleForReading.readDataToEndOfFile()
-            errorBox.done.wait()
+        return started.map { process, output, error in
             process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errorBox.data, as: UTF8.self))
+            func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+            defer { for path in [output, error] { try? FileManager.default.removeItem(atPath: path) } }
+            return (process.terminationStatus, read(output), read(error))
         }
-    }
-
-    final class ErrorBox: @unchecked Sendable {
-        var data = Data()
-        let done = DispatchSemaphore(value: 0)
     }
 
     struct Summary: Decodable { var ran: [Int]; var skipped: [Int]; var shard: String }

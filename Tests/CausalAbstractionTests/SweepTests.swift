@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import CausalAbstraction
 import Intervene
+import Models
 import Tensors
 
 /// Sweep plans, shards and merged results in-process: cell order, which cells each shard owns,
@@ -30,8 +31,11 @@ import Tensors
         #expect(e.representations[0].layer == 2 && e.representations[0].lowRankDimension == 4)
         #expect(e.interventionTypes == "LowRankRotatedSpaceIntervention" && e.representations[0].interventionType == .lowRankRotatedSpace)
         #expect(e.data.variable == "right_equality" && e.output.bundle == "out/bundles/cell-0009" && e.output.metrics == nil && e.sweep == nil)
-        let moved = SweepPlan.at(position: -1, [InterventionExample(base: .tokens([1, 2]), source: .tokens([3, 4]), basePositions: [0], label: 0)])
-        #expect(moved[0].basePositions == [-1] && moved[0].sourcePositions == [-1])
+        let moved = try p.at(position: -1, [InterventionExample(base: .tokens([1, 2]), source: .tokens([3, 4, 5]), basePositions: [0], label: 0)])
+        #expect(moved[0].basePositions == [1] && moved[0].sourcePositions == [2])
+        #expect(throws: ExperimentError.invalid(file: p.file, field: "sweep.positions", value: "2", expected: "positions inside every example (example 0's base has 2)")) {
+            try p.at(position: 2, [InterventionExample(base: .tokens([1, 2]), source: .tokens([3, 4, 5]), basePositions: [0], label: 0)])
+        }
     }
 
     @Test func shardsPartitionTheCellsByIndexModuloCount() throws {
@@ -76,6 +80,27 @@ import Tensors
         #expect(try plan(#"{"layers": [0, 1], "positions": [0, -1]}"#).spec.heatmapAxes == (.layer, .position))
         #expect(try plan(#"{"low_rank_dimensions": [1, 2]}"#).spec.heatmapAxes == (.lowRankDimension, nil))
         #expect(try plan(#"{"layers": [0, 1], "variables": ["left_equality"], "rows": "variable", "columns": "layer"}"#).spec.heatmapAxes == (.variable, .layer))
+    }
+
+    @Test func positionsReplaceEveryExamplesPositionsInProcess() throws {
+        let scratch = NSTemporaryDirectory() + "sweep-positions-\(UUID().uuidString)"
+        let model = MLPClassifier(MLPClassifierConfiguration(width: HierarchicalEqualityTask.inputWidth, layers: 3, classes: 2, activation: .relu))
+        model.initializeLikeTorch(seed: 5)
+        try CheckpointWriter.save(model, config: model.configuration, to: scratch + "/model", card: "random MLP")
+        let p = try plan(#"{"positions": [0, -1, 1], "layers": [1]}"#, type: "VanillaIntervention")
+        var e = p.experiment
+        (e.model.builtin, e.model.path, e.training.epochs) = (nil, scratch + "/model", 1)
+        let plan = try SweepPlan(experiment: e, file: p.file, hash: p.hash)
+        var events: [String] = []
+        var runner = SweepRunner(plan: plan, folder: scratch + "/out", shard: try SweepShard(index: 0, count: 1))
+        runner.onCell = { events.append("\($0.cell.index):\($0.kind)") }
+        // Position 1 is outside the MLP's single-position input: that cell fails with a typed
+        // error after the two valid positions are written.
+        #expect(throws: ExperimentError.self) { try runner.run() }
+        let done = try SweepFolder(scratch + "/out").finishedCells(hash: plan.hash)
+        #expect(events == ["0:finished", "1:finished"] && done.keys.sorted() == [0, 1])
+        // -1 resolves to the same (only) position as 0, so the two cells train identically.
+        #expect(done[0]!.metrics["iia"] == done[1]!.metrics["iia"] && done[1]!.cell.position == -1)
     }
 
     @Test func mergedResultsWriteCSVJSONAndAHeatmapWithHoverTitles() throws {
