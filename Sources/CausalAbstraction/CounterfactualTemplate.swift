@@ -55,6 +55,9 @@ public struct CounterfactualTemplate {
     /// the one aligned with `variables[k]`), each source at `locationsBySource[k]` when the
     /// template has them, else at `basePositions` / `sourcePositions`.
     public func render(_ example: CounterfactualExample) throws -> InterventionExample {
+        guard !example.sources.isEmpty else {
+            throw CausalModelError.invalidVariable(variable: "(template)", reason: "the example has no sources; give at least one")
+        }
         if let locationsBySource, locationsBySource.count != example.sources.count {
             throw CausalModelError.invalidVariable(variable: "(template)",
                                                    reason: "\(example.sources.count) sources but locations for \(locationsBySource.count); give one per source")

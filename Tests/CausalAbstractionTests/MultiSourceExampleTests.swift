@@ -49,6 +49,19 @@ import Tensors
                                                                                   draw: HierarchicalEqualityTask.causalInputSampler()))
         #expect(throws: ConfigurationError.self) { try InterventionExample.collator(representations: 2, subspaces: nil)(rendered + single) }
         #expect(InterventionExample.batches(rendered + single, size: 8).map(\.count) == [6, 1])
+        // Counterfactual JSON lines without sources, or with a source count unlike the variable lists', are refused.
+        var none = examples[0]
+        none.sources = []
+        #expect(throws: CausalModelError.self) { try vectorTemplate().render(none) }
+        for bad in [none, CounterfactualExample(base: examples[0].base, sources: examples[0].sources, variables: [["WX"]], output: "O",
+                                                baseLabel: examples[0].baseLabel, counterfactualLabel: examples[0].counterfactualLabel)] {
+            do {
+                _ = try CounterfactualDataset.read(jsonLines: try CounterfactualDataset.jsonLines([bad]))
+                Issue.record("accepted \(bad)")
+            } catch CausalModelError.malformedJSON(let reason) {
+                #expect(reason.hasPrefix("line 1: sources: \(bad.sources.count) sources for \(bad.variables.count) variable lists"))
+            }
+        }
     }
 
     /// Two interventions on disjoint halves of one site, fed the same source twice, equal one
