@@ -70,9 +70,7 @@ struct PatchCommand: ParsableCommand {
         let result = try CausalTrace.patch(model: model, clean: cleanPrompt.tokens, corrupted: corruptedPrompt.tokens,
                                            tokenTexts: cleanPrompt.tokenTexts, metric: metric, label: label, specs: specs, maxRows: maxRows,
                                            progress: { bar.update($0, $1) })
-        print(TraceReport.text(result))
-        let files = try result.write(to: out, title: "activation patching of \(label)")
-        print("\nwrote " + files.joined(separator: ", "))
+        try TraceReport.finish(result, out: out, title: "activation patching of \(label)")
         return result
     }
 }

@@ -90,9 +90,7 @@ struct TraceCommand: ParsableCommand {
         let trace = try CausalTrace.trace(model: model, tokens: question.tokens, tokenTexts: question.tokenTexts, subject: range, metric: metric,
                                           label: label, specs: specs, noiseStd: noise * sigma, samples: samples, seed: seed, maxRows: maxRows,
                                           progress: { bar.update($0, $1) })
-        print(TraceReport.text(trace))
-        let files = try trace.write(to: out, title: "causal trace of \(label)")
-        print("\nwrote " + files.joined(separator: ", "))
+        try TraceReport.finish(trace, out: out, title: "causal trace of \(label)")
         return trace
     }
 }

@@ -7,7 +7,8 @@ import Models
 enum TraceReport {
     /// `all` → block_output (single layers), attention_output and mlp_output (windows of
     /// `window` layers, as Meng et al.); one component → that component with `window` (a window
-    /// never applies to block_output under `all`). Throws naming --component or --window.
+    /// never applies to block_output under `all`); windows are clipped to the model's layers.
+    /// Throws naming --component or --window.
     static func specs(component: String, window: Int, model: any HookableModel) throws -> [TraceGridSpec] {
         guard window >= 1 else {
             throw ExperimentError.invalid(file: "--window", field: "window", value: "\(window)", expected: "an integer ≥ 1 (windows are clipped to the model's \(model.siteTable.layers) layers)")
@@ -34,6 +35,13 @@ enum TraceReport {
     }
 
     static func quote(_ s: String) -> String { "\"" + s + "\"" }
+
+    /// Prints the summary, writes trace.json and the heatmaps into `out`, and lists the files.
+    static func finish(_ trace: CausalTrace, out: String, title: String) throws {
+        print(text(trace))
+        let files = try trace.write(to: out, title: title)
+        print("\nwrote " + files.joined(separator: ", "))
+    }
 
     /// Clean and corrupted metric, then per grid the strongest cell and, per position, the layer
     /// of its largest effect.
