@@ -35,8 +35,16 @@ public struct TraceGrid: Codable, Equatable, Sendable {
 }
 
 /// Causal tracing or activation patching over layers × positions: the clean and corrupted
-/// metrics and one grid per requested component and window. Codable: the JSON a trace writes.
+/// metrics and one grid per requested component and window.
+///
+/// `trace.json` (written by `write(to:title:)`, read by `decode`): one object with snake_case
+/// keys — `format` ("intervene-trace"), `version` (1), `kind`, `tokens`, `metric`, `clean`,
+/// `corrupted`, `corrupted_positions`, `noise_std` (absent for patching), `samples`, `seed`,
+/// `seconds`, and `grids`: a list of {`component`, `window`, `values`, `effects`}, each grid
+/// a list of layers, each layer a list of positions.
 public struct CausalTrace: Codable, Sendable {
+    /// The file format's name and version.
+    public var format = "intervene-trace", version = 1
     /// "causal_tracing" (noise on the subject) or "activation_patching" (a contrastive prompt).
     public let kind: String
     /// The decoded token of each position (of the clean prompt).

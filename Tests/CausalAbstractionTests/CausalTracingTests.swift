@@ -109,7 +109,8 @@ import Tensors
         for (a, b) in zip(try #require(result.grid(.mlpOutput)).effects.joined(), mlpReference.patching.joined()) { #expect(abs(a - b) < 1e-4) }
         // JSON round trip.
         let decoded = try CausalTrace.decode(try result.json())
-        #expect(decoded.grids == result.grids && decoded.corruptedPositions == [1] && decoded.noiseStd == nil)
+        #expect(decoded.grids == result.grids && decoded.corruptedPositions == [1] && decoded.noiseStd == nil && decoded.version == 1)
+        #expect(String(decoding: try result.json(), as: UTF8.self).contains("\"corrupted_positions\""))
     }
 
     /// σ is the standard deviation of the embedding matrix's entries; the noise is zero outside
