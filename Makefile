@@ -59,7 +59,7 @@ build: deps
 demo: deps smollm2
 	$(SWIFT) run -c release intervene demo --model $(SMOLLM2_GGUF)
 
-TUTORIALS := 01-GettingStarted 02-InterventionsDuringGeneration 03-DistributedAlignmentSearch 04-BoundlessDAS 05-CausalAbstraction 07-CodebookFeatures 08-SparseAutoencoders 09-Attribution
+TUTORIALS := 01-GettingStarted 02-InterventionsDuringGeneration 03-DistributedAlignmentSearch 04-BoundlessDAS 05-CausalAbstraction 06-CausalTracing 07-CodebookFeatures 08-SparseAutoencoders 09-Attribution
 
 # The golden conformance sets (colon-separated folders of manifest.json files): the shared
 # reference sets and the decoder-family fixtures made with transformers (Tests/Fixtures/README.md).

@@ -42,6 +42,8 @@ let package = Package(
                           path: "Tutorials/04-BoundlessDAS", exclude: ["README.md"]),
         .executableTarget(name: "05-CausalAbstraction", dependencies: ["CausalAbstraction", "Intervene", "Models", "Tensors"],
                           path: "Tutorials/05-CausalAbstraction", exclude: ["README.md"]),
+        .executableTarget(name: "06-CausalTracing", dependencies: ["CausalAbstraction", "Models", "Tensors"],
+                          path: "Tutorials/06-CausalTracing", exclude: ["README.md"]),
         .executableTarget(name: "07-CodebookFeatures", dependencies: ["CausalAbstraction", "Features", "Models", "Tensors"],
                           path: "Tutorials/07-CodebookFeatures", exclude: ["README.md"]),
         .executableTarget(name: "08-SparseAutoencoders", dependencies: ["CausalAbstraction", "Features", "Intervene", "Models", "Tensors"],

@@ -8,6 +8,7 @@ import Tensors
 ///     logit difference   m = logit(target) − logit(distractor)
 ///     logit              m = logit(target)
 ///     loss               m = −log softmax(logits)[target]
+///     probability        m = softmax(logits)[target]
 ///
 /// Attribution differentiates the sum over the batch; examples are independent, so each row's
 /// gradient is that example's own.
@@ -17,6 +18,7 @@ public struct AttributionMetric: Sendable {
         case logitDifference(target: Int, distractor: Int)
         case logit(target: Int)
         case loss(target: Int)
+        case probability(target: Int)
     }
 
     public let kind: Kind
@@ -29,11 +31,14 @@ public struct AttributionMetric: Sendable {
     /// m = −log p(target).
     public static func loss(target: Int) -> AttributionMetric { AttributionMetric(.loss(target: target)) }
 
+    /// m = p(target) = softmax(logits)[target] (what causal tracing reads).
+    public static func probability(target: Int) -> AttributionMetric { AttributionMetric(.probability(target: target)) }
+
     /// The token ids the metric reads (each must be inside the vocabulary).
     public var tokens: [Int] {
         switch kind {
         case .logitDifference(let t, let d): return [t, d]
-        case .logit(let t), .loss(let t): return [t]
+        case .logit(let t), .loss(let t), .probability(let t): return [t]
         }
     }
 
@@ -43,6 +48,7 @@ public struct AttributionMetric: Sendable {
         case .logitDifference(let t, let d): return "logit(\(t)) − logit(\(d))"
         case .logit(let t): return "logit(\(t))"
         case .loss(let t): return "−log p(\(t))"
+        case .probability(let t): return "p(\(t))"
         }
     }
 
@@ -55,6 +61,7 @@ public struct AttributionMetric: Sendable {
         case .logitDifference(let t, let d): return logit(t) - logit(d)
         case .logit(let t): return logit(t)
         case .loss(let t): return -last.logSoftmax().narrowed(1, start: t, length: 1).reshaped([batch])
+        case .probability(let t): return last.softmax().narrowed(1, start: t, length: 1).reshaped([batch])
         }
     }
 

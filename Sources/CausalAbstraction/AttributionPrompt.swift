@@ -37,15 +37,7 @@ public struct AttributionPrompt {
             guard !t.encoding.ids.isEmpty else { throw ExperimentError.invalid(file: field, field: "prompt", value: quoted(text), expected: "text with at least one token") }
             return t
         }
-        func answer(_ text: String, field: String) throws -> Int {
-            let ids = tokenizer.encode(text, addSpecialTokens: false).ids
-            guard ids.count == 1 else {
-                let pieces = ids.map { quoted(tokenizer.decode([$0], skipSpecialTokens: false)) }.joined(separator: " ")
-                throw ExperimentError.invalid(file: field, field: "answer", value: quoted(text),
-                                              expected: "exactly one token; it is \(ids.count) tokens\(ids.isEmpty ? "" : ": " + pieces) (mind the leading space, as in \" Paris\")")
-            }
-            return ids[0]
-        }
+        func answer(_ text: String, field: String) throws -> Int { try TracingPrompt.answerToken(text, tokenizer: tokenizer, field: field) }
         let baseText = try tokens(prompt, field: "--prompt")
         base = baseText.encoding.ids
         baseTokens = base.map { tokenizer.decode([$0], skipSpecialTokens: false) }

@@ -79,6 +79,10 @@ public enum CounterfactualDataset {
             do { example = try JSONDecoder().decode(CounterfactualExample.self, from: Data(line.utf8)) } catch let error as DecodingError {
                 throw CausalModelError.malformedJSON(reason: "line \(n + 1): \(CausalModel.describe(error))")
             }
+            guard !example.sources.isEmpty, example.sources.count == example.variables.count else {
+                throw CausalModelError.malformedJSON(reason: "line \(n + 1): sources: \(example.sources.count) sources for \(example.variables.count) variable lists; "
+                                                     + "expected at least one source and one variable list per source")
+            }
             if let model {
                 let expected = try self.example(model, base: example.base, sources: example.sources, variables: example.variables, output: example.output)
                 guard expected == example else {

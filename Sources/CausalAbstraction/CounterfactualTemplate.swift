@@ -3,7 +3,8 @@ import Models
 /// Renders `CounterfactualExample`s into the `InterventionExample`s the trainer's collator
 /// (`InterventionExample.collator`) batches: each input setting becomes model input (token ids
 /// of a text, or input vectors), the counterfactual label becomes a class or token id.
-/// `InterventionExample` carries one source, so only single-source examples render.
+/// Examples with several sources (one per intervened variable) render to multi-source
+/// `InterventionExample`s.
 public struct CounterfactualTemplate {
     /// Model input of an input setting.
     public let input: (CausalSetting) throws -> InterventionExample.Input
@@ -12,6 +13,9 @@ public struct CounterfactualTemplate {
     /// Base positions to intervene at; `sourcePositions` nil means the same indices.
     public let basePositions: [Int]
     public let sourcePositions: [Int]?
+    /// For multi-source examples: where each source's intervention acts (nil: the positions
+    /// above for every source).
+    public var locationsBySource: [InterventionExample.Locations]?
 
     public init(input: @escaping (CausalSetting) throws -> InterventionExample.Input,
                 label: @escaping (CausalValue) throws -> (id: Int, answer: [Int]?),
@@ -46,14 +50,21 @@ public struct CounterfactualTemplate {
         }, basePositions: basePositions, sourcePositions: sourcePositions)
     }
 
-    /// The example as model input, labelled with its counterfactual label.
+    /// The example as model input, labelled with its counterfactual label. An example of several
+    /// sources renders to a multi-source `InterventionExample` (source k feeds intervention k,
+    /// the one aligned with `variables[k]`), each source at `locationsBySource[k]` when the
+    /// template has them, else at `basePositions` / `sourcePositions`.
     public func render(_ example: CounterfactualExample) throws -> InterventionExample {
-        guard example.sources.count == 1 else {
-            throw CausalModelError.invalidVariable(variable: "(template)", reason: "\(example.sources.count) sources; rendering takes exactly one")
+        guard !example.sources.isEmpty else {
+            throw CausalModelError.invalidVariable(variable: "(template)", reason: "the example has no sources; give at least one")
+        }
+        if let locationsBySource, locationsBySource.count != example.sources.count {
+            throw CausalModelError.invalidVariable(variable: "(template)",
+                                                   reason: "\(example.sources.count) sources but locations for \(locationsBySource.count); give one per source")
         }
         let (id, answer) = try label(example.counterfactualLabel)
-        return InterventionExample(base: try input(example.base), source: try input(example.sources[0]), basePositions: basePositions,
-                                   sourcePositions: sourcePositions, label: id, answerTokens: answer)
+        return InterventionExample(base: try input(example.base), sources: try example.sources.map(input), basePositions: basePositions,
+                                   sourcePositions: sourcePositions, locationsBySource: locationsBySource, label: id, answerTokens: answer)
     }
 
     /// Every example rendered (see `render(_:)`).

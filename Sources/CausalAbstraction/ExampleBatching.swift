@@ -4,7 +4,9 @@ import Tensors
 
 extension InterventionExample {
     /// A collator for `representations` interventions that all use the examples' positions,
-    /// with optional per-representation subspaces (partition ids) for every example.
+    /// with optional per-representation subspaces (partition ids) for every example. Examples of
+    /// several sources need one representation per source: representation k reads source k at
+    /// the example's `locations(ofSource: k)`.
     ///
     /// The inputs of one batch must have one length (the model runs them unpadded, so batched
     /// results equal single-example runs); `batches(_:size:teacherForcing:)` groups examples so.
@@ -17,17 +19,28 @@ extension InterventionExample {
                                 teacherForcing: Bool = false) -> ([InterventionExample]) throws -> InterventionBatch {
         { examples in
             guard !examples.isEmpty else { throw ConfigurationError.invalidField(field: "examples", value: "[]", allowed: "at least one example per batch") }
-            let source = try stack(examples.map(\.source), "source")
+            let count = examples[0].sources.count
+            guard examples.allSatisfy({ $0.sources.count == count }) else {
+                throw ConfigurationError.invalidField(field: "sources", value: "\(Set(examples.map(\.sources.count)).sorted()) per example",
+                                                      allowed: "one number of sources within a batch")
+            }
+            guard count == 1 || count == representations else {
+                throw ConfigurationError.invalidField(field: "sources", value: "\(count) per example",
+                                                      allowed: "one source, or one per representation (\(representations)): intervention k reads source k")
+            }
+            let sources = try (0..<count).map { k in try stack(examples.map { $0.sources[k] }, count == 1 ? "source" : "source \(k)") }
             var base = try stack(examples.map(\.base), "base")
             var labelPosition: Int? = base.isTokens ? -1 : nil
             if teacherForcing {
                 let (extended, lastPrompt) = try appendingAnswers(examples)
                 (base, labelPosition) = (extended, lastPrompt)
             }
-            let locations = UnitLocations(Array(repeating: InterventionLocations(source: examples.map { .positions($0.sourcePositions) },
-                                                                                  base: examples.map { .positions($0.basePositions) }),
-                                                count: representations))
-            return InterventionBatch(base: base, sources: [source], unitLocations: locations,
+            let locations = UnitLocations((0..<representations).map { r in
+                let k = count == 1 ? 0 : r
+                return InterventionLocations(source: examples.map { .positions($0.locations(ofSource: k).source) },
+                                             base: examples.map { .positions($0.locations(ofSource: k).base) })
+            })
+            return InterventionBatch(base: base, sources: sources, unitLocations: locations,
                                      subspaces: subspaces.map { s in Array(repeating: Array(repeating: s, count: examples.count), count: representations) },
                                      labels: examples.map(\.label), labelPosition: labelPosition)
         }
@@ -79,15 +92,16 @@ extension InterventionExample {
     }
 
     /// What decides whether two examples can share a batch: the kinds and lengths of their
-    /// inputs, how many positions they intervene on, and with teacher forcing the length of
-    /// their answers.
+    /// inputs (every source's), how many positions they intervene on, and with teacher forcing
+    /// the length of their answers.
     struct Shape: Hashable {
-        let base: Int, source: Int, tokens: Bool, positions: Int, sourcePositions: Int, answer: Int
+        let base: Int, sources: [Int], tokens: Bool, positions: [Int], sourcePositions: [Int], answer: Int
     }
 
     func shape(teacherForcing: Bool) -> Shape {
-        Shape(base: base.length, source: source.length, tokens: base.isTokens, positions: basePositions.count,
-              sourcePositions: sourcePositions.count, answer: teacherForcing ? answer.count : 0)
+        let locations = sources.indices.map(locations(ofSource:))
+        return Shape(base: base.length, sources: sources.map(\.length), tokens: base.isTokens, positions: locations.map(\.base.count),
+                     sourcePositions: locations.map(\.source.count), answer: teacherForcing ? answer.count : 0)
     }
 
     /// The examples in batches of at most `size` that `collator` can stack: examples of one

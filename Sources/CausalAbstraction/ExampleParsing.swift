@@ -46,7 +46,7 @@ struct ParsedInput {
 
 extension InterventionExample {
     /// The keys an example's JSON object may have.
-    public static let jsonKeys = ["answer_tokens", "base", "label", "positions", "source", "source_positions"]
+    public static let jsonKeys = ["answer_tokens", "base", "label", "positions", "source", "source_positions", "sources"]
 
     /// One example from its JSON object; errors name `site` and the field.
     static func parse(_ json: JSONValue, at site: ExampleSite, classes: Int?, tokenizer: TokenizerProvider) throws -> InterventionExample {
@@ -56,26 +56,85 @@ extension InterventionExample {
         if let unknown = object.keys.sorted().first(where: { !jsonKeys.contains($0) }) {
             throw ExperimentError.unknownKey(file: site.file, key: unknown, path: site.fieldPrefix + unknown, allowed: jsonKeys)
         }
-        let base = try parseInput(json, "base", site, tokenizer), source = try parseInput(json, "source", site, tokenizer)
-        guard let basePositions = try positions(json, "positions", of: base, side: "base", site) else {
+        let base = try parseInput(json, "base", site, tokenizer)
+        let sources = try parseSources(json, site, tokenizer)
+        let (label, answer) = try parseLabel(json, site, classes: classes, tokenizer: tokenizer)
+        if let nested = try locationsBySource(json, base: base, sources: sources, site) {
+            return InterventionExample(base: base.input, sources: sources.map(\.input), basePositions: nested[0].base,
+                                       sourcePositions: nested[0].source, locationsBySource: nested, label: label, answerTokens: answer)
+        }
+        guard let basePositions = try positions(json["positions"], "positions", of: base, side: "base", site) else {
             throw site.invalid("positions", "missing", "a non-empty list of positions, each " + TokenPosition.forms)
         }
-        let sourcePositions = try positions(json, "source_positions", of: source, side: "source", site)
-            ?? defaultSourcePositions(basePositions, source: source, site)
-        let (label, answer) = try parseLabel(json, site, classes: classes, tokenizer: tokenizer)
-        return InterventionExample(base: base.input, source: source.input, basePositions: basePositions,
+        var sourcePositions: [Int]? = nil
+        for (k, source) in sources.enumerated() {
+            let side = sources.count == 1 ? "source" : "source \(k)"
+            let resolved = try positions(json["source_positions"], "source_positions", of: source, side: side, site)
+                ?? defaultSourcePositions(basePositions, source: source, side: side, site)
+            // Positions written as text resolve per source; one list for every source must agree.
+            if let first = sourcePositions, first != resolved {
+                throw site.invalid("source_positions", json["source_positions"]?.serialized() ?? "missing",
+                                   "positions that resolve to the same indices in every source, or one list per source ([[…], […]]); they resolve to \(first) and \(resolved)")
+            }
+            sourcePositions = resolved
+        }
+        return InterventionExample(base: base.input, sources: sources.map(\.input), basePositions: basePositions,
                                    sourcePositions: sourcePositions, label: label, answerTokens: answer)
+    }
+
+    /// `source`, or each input of `sources` (not both).
+    static func parseSources(_ json: JSONValue, _ site: ExampleSite, _ tokenizer: TokenizerProvider) throws -> [ParsedInput] {
+        guard let list = json["sources"], !list.isNull else { return [try parseInput(json, "source", site, tokenizer)] }
+        if let single = json["source"], !single.isNull {
+            throw site.invalid("source", single.serialized(), "no \"source\" beside \"sources\" (put every source in \"sources\")")
+        }
+        guard let items = list.arrayValue, !items.isEmpty else {
+            throw site.invalid("sources", list.serialized(), "a non-empty list of inputs (texts, token id lists or vector lists), one per intervention")
+        }
+        return try items.indices.map { try parseInput(value: items[$0], "sources[\($0)]", site, tokenizer) }
+    }
+
+    /// One list of positions per source (`"positions": [[…], […]]`), or nil when `positions`
+    /// is one list for every source.
+    static func locationsBySource(_ json: JSONValue, base: ParsedInput, sources: [ParsedInput], _ site: ExampleSite) throws -> [Locations]? {
+        func nested(_ field: String) -> [JSONValue]? {
+            guard let items = json[field]?.arrayValue, items.first?.arrayValue != nil else { return nil }
+            return items
+        }
+        let baseLists = nested("positions"), sourceLists = nested("source_positions")
+        guard baseLists != nil || sourceLists != nil else { return nil }
+        for (field, lists) in [("positions", baseLists), ("source_positions", sourceLists)] {
+            if let lists, lists.count != sources.count {
+                throw site.invalid(field, json[field]!.serialized(), "one list of positions per source (\(sources.count)), or one list for every source")
+            }
+        }
+        return try sources.enumerated().map { k, source in
+            let side = sources.count == 1 ? "source" : "source \(k)"
+            let baseValue = baseLists?[k] ?? json["positions"]
+            guard let basePositions = try positions(baseValue, "positions" + (baseLists == nil ? "" : "[\(k)]"), of: base, side: "base", site) else {
+                throw site.invalid("positions", "missing", "a non-empty list of positions, each " + TokenPosition.forms)
+            }
+            let sourceValue = sourceLists?[k] ?? json["source_positions"]
+            let sourcePositions = try positions(sourceValue, "source_positions" + (sourceLists == nil ? "" : "[\(k)]"), of: source, side: side, site)
+                ?? defaultSourcePositions(basePositions, source: source, side: side, site)
+            return Locations(base: basePositions, source: sourcePositions)
+        }
     }
 
     /// A text (tokenized with special tokens), token ids, or vectors of one width.
     static func parseInput(_ json: JSONValue, _ field: String, _ site: ExampleSite, _ tokenizer: TokenizerProvider) throws -> ParsedInput {
-        if let text = json[field]?.stringValue {
+        try parseInput(value: json[field], field, site, tokenizer)
+    }
+
+    /// The input `value` written at `field`.
+    static func parseInput(value: JSONValue?, _ field: String, _ site: ExampleSite, _ tokenizer: TokenizerProvider) throws -> ParsedInput {
+        if let text = value?.stringValue {
             let tokenized = TokenizedText(text, tokenizer: try tokenizer.require(for: field, at: site))
             guard !tokenized.encoding.ids.isEmpty else { throw site.invalid(field, quoted(text), "a text of at least one token") }
             return ParsedInput(input: .tokens(tokenized.encoding.ids), text: tokenized)
         }
-        guard let items = json[field]?.arrayValue, !items.isEmpty else {
-            throw site.invalid(field, json[field]?.serialized() ?? "missing", "a text, or a non-empty list of token ids or of vectors")
+        guard let items = value?.arrayValue, !items.isEmpty else {
+            throw site.invalid(field, value?.serialized() ?? "missing", "a text, or a non-empty list of token ids or of vectors")
         }
         if items.allSatisfy({ $0.intValue != nil }) { return ParsedInput(input: .tokens(items.compactMap(\.intValue)), text: nil) }
         let rows = items.map { item -> [Float]? in
@@ -90,8 +149,8 @@ extension InterventionExample {
 
     /// The resolved indices of `field` (nil when absent); a position that does not resolve
     /// throws naming it and what `input` allows.
-    static func positions(_ json: JSONValue, _ field: String, of input: ParsedInput, side: String, _ site: ExampleSite) throws -> [Int]? {
-        guard let value = json[field], !value.isNull else { return nil }
+    static func positions(_ value: JSONValue?, _ field: String, of input: ParsedInput, side: String, _ site: ExampleSite) throws -> [Int]? {
+        guard let value, !value.isNull else { return nil }
         guard let items = value.arrayValue, !items.isEmpty else {
             throw site.invalid(field, value.serialized(), "a non-empty list of positions, each " + TokenPosition.forms)
         }
@@ -116,10 +175,10 @@ extension InterventionExample {
     }
 
     /// Without `source_positions`, the source is intervened at the base's resolved indices.
-    static func defaultSourcePositions(_ positions: [Int], source: ParsedInput, _ site: ExampleSite) throws -> [Int] {
+    static func defaultSourcePositions(_ positions: [Int], source: ParsedInput, side: String = "source", _ site: ExampleSite) throws -> [Int] {
         guard let outside = positions.first(where: { $0 >= source.input.length }) else { return positions }
         throw site.invalid("source_positions", "missing",
-                           "source positions: the default, the base's indices \(positions), includes \(outside); \(source.describe("source"))")
+                           "source positions: the default, the base's indices \(positions), includes \(outside); \(source.describe(side))")
     }
 
     /// The label (an id, or a text's first token) and the answer's tokens (a text label's, or

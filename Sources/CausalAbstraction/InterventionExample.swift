@@ -4,7 +4,8 @@ import Models
 import Tensors
 
 /// One counterfactual training or evaluation example in a model-independent form: a base and a
-/// source input, where to intervene in each, and the label the intervened model should produce.
+/// source input (or several sources, one per intervention), where to intervene in each, and the
+/// label the intervened model should produce.
 ///
 /// As a JSON line (one per line of a .jsonl file, or one element of an experiment's inline
 /// `data.train`/`data.test` list):
@@ -23,6 +24,12 @@ import Tensors
 /// label keeps all its tokens as `answerTokens` (`"answer_tokens"`: ids, the first the label).
 /// The label is read at the last position for token inputs and from the classifier output for
 /// embeddings. Unknown keys are refused.
+///
+/// Several sources (pyvene's multi-source interchange, intervention k reading source k) are
+/// written `"sources": [s0, s1, …]` instead of `"source"`; `positions` and `source_positions`
+/// are then either one list for every source or one list per source (`[[0], [2]]`):
+///
+///     {"base": [1, 2, 3], "sources": [[4, 5, 6], [7, 8, 9]], "positions": [[0], [2]], "label": 4}
 public struct InterventionExample: Sendable, Equatable {
     public enum Input: Sendable, Equatable {
         case tokens([Int])
@@ -40,23 +47,61 @@ public struct InterventionExample: Sendable, Equatable {
         public var isTokens: Bool { if case .tokens = self { return true }; return false }
     }
 
+    /// Where the interventions of one source act: positions in the base and in that source.
+    public struct Locations: Sendable, Equatable, Hashable {
+        public var base: [Int]
+        public var source: [Int]
+        public init(base: [Int], source: [Int]) {
+            self.base = base
+            self.source = source
+        }
+    }
+
     public var base: Input
-    public var source: Input
+    /// The sources, one per intervention for several (pyvene's multi-source interchange:
+    /// intervention k reads source k); at least one.
+    public var sources: [Input]
+    /// Base positions of every source's interventions (unless `locationsBySource` says otherwise).
     public var basePositions: [Int]
+    /// Source positions of every source (unless `locationsBySource` says otherwise).
     public var sourcePositions: [Int]
+    /// Per source, its own base and source positions; nil: `basePositions` and
+    /// `sourcePositions` for every source.
+    public var locationsBySource: [Locations]?
     public var label: Int
     /// Every token of a multi-token answer, the first being `label` (from a text label or
     /// `"answer_tokens"`); nil for a label given as an id. `Metric.answerLogProbability` scores
     /// them teacher-forced.
     public var answerTokens: [Int]?
 
+    /// The first (for single-source examples, the only) source.
+    public var source: Input {
+        get { sources[0] }
+        set { sources[0] = newValue }
+    }
+
     public init(base: Input, source: Input, basePositions: [Int], sourcePositions: [Int]? = nil, label: Int, answerTokens: [Int]? = nil) {
+        self.init(base: base, sources: [source], basePositions: basePositions, sourcePositions: sourcePositions, label: label, answerTokens: answerTokens)
+    }
+
+    /// A multi-source example: `sources[k]` feeds the k-th intervention, at `locationsBySource[k]`
+    /// when given (else at `basePositions` / `sourcePositions`, which default to each other).
+    public init(base: Input, sources: [Input], basePositions: [Int], sourcePositions: [Int]? = nil,
+                locationsBySource: [Locations]? = nil, label: Int, answerTokens: [Int]? = nil) {
+        precondition(!sources.isEmpty, "an intervention example needs at least one source")
+        precondition(locationsBySource == nil || locationsBySource!.count == sources.count, "one Locations per source")
         self.base = base
-        self.source = source
+        self.sources = sources
         self.basePositions = basePositions
         self.sourcePositions = sourcePositions ?? basePositions
+        self.locationsBySource = locationsBySource
         self.label = label
         self.answerTokens = answerTokens
+    }
+
+    /// Where source k's interventions act.
+    public func locations(ofSource k: Int) -> Locations {
+        locationsBySource?[k] ?? Locations(base: basePositions, source: sourcePositions)
     }
 
     /// The answer the multi-token metric scores: `answerTokens`, else the label alone.
@@ -126,8 +171,15 @@ public struct InterventionExample: Sendable, Equatable {
             }
         }
         func list(_ values: [Int]) -> String { "[" + values.map(String.init).joined(separator: ", ") + "]" }
-        var line = "{\"base\": \(encode(base)), \"source\": \(encode(source)), \"positions\": \(list(basePositions))"
-        if sourcePositions != basePositions { line += ", \"source_positions\": \(list(sourcePositions))" }
+        var line = "{\"base\": \(encode(base)), "
+        line += sources.count == 1 ? "\"source\": \(encode(source))" : "\"sources\": [" + sources.map(encode).joined(separator: ", ") + "]"
+        if let locationsBySource {
+            line += ", \"positions\": [" + locationsBySource.map { list($0.base) }.joined(separator: ", ") + "]"
+            line += ", \"source_positions\": [" + locationsBySource.map { list($0.source) }.joined(separator: ", ") + "]"
+        } else {
+            line += ", \"positions\": \(list(basePositions))"
+            if sourcePositions != basePositions { line += ", \"source_positions\": \(list(sourcePositions))" }
+        }
         line += ", \"label\": \(label)"
         if let answerTokens { line += ", \"answer_tokens\": \(list(answerTokens))" }
         return line + "}"

@@ -1,9 +1,10 @@
 import ArgumentParser
 import CausalAbstraction
 import Foundation
+import Intervene
 import Models
 
-/// `intervene generate --model M --prompt P [--max-tokens n] [sampling] [--steer-site SITE --steer TEXT …]`.
+/// `intervene generate --model M --prompt P [--max-tokens n] [sampling] [--steer-site SITE --steer TEXT … | --bundle B]`.
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
@@ -11,6 +12,7 @@ struct GenerateCommand: ParsableCommand {
         discussion: """
         Steering adds scale · (h(--steer) − h(--steer-negative)) at --steer-site (read at each steering prompt's last token)
         to every prompt position and every generated token, and prints the unsteered text beside the steered one.
+        --bundle applies a steering bundle written by `intervene steer` (at the positions its placement names) instead.
         """
     )
 
@@ -50,6 +52,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("steer-scale"), help: "Scale of the steering vector.")
     var steerScale: Float = 4
 
+    @Option(help: "A steering bundle (from `intervene steer`) to apply instead of --steer-site.")
+    var bundle: String?
+
     func validate() throws {
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1, got \(maxTokens)") }
         guard temperature >= 0 && temperature.isFinite else { throw ValidationError("--temperature must be ≥ 0, got \(temperature)") }
@@ -61,30 +66,46 @@ struct GenerateCommand: ParsableCommand {
             throw ValidationError("--top-k and --top-p sample: give a --temperature above 0 with them (0 is greedy decoding)")
         }
         guard steerScale.isFinite else { throw ValidationError("--steer-scale must be a finite number") }
+        guard bundle == nil || steerSite == nil else { throw ValidationError("--bundle and --steer-site are alternatives; give one") }
     }
 
     func run() throws {
         do {
-            let loaded = try modelOptions.load(quiet: output.json)
-            guard let model = loaded.model as? any CausalLanguageModel else {
-                throw ModelError.invalidInput("\(loaded.model.modelType) is not a causal language model; generation needs one")
-            }
-            let strategy: DecodingStrategy = temperature == 0 ? .greedy : .sample(temperature: temperature, topK: topK, topP: topP)
-            let config = GenerationConfig(maxNewTokens: maxTokens, strategy: strategy, stopTokens: Set(stopTokens), seed: seed)
-            let steering = try steerSite.map { PromptGeneration.Steering(site: try Site(parsing: $0), positive: steer!, negative: steerNegative, scale: steerScale) }
-            let result = try PromptGeneration(model: model, tokenizer: try loaded.requireTokenizer())
-                .generate(prompt: prompt, config: config, steering: steering)
-            if output.json {
-                var object: [String: Any] = ["prompt": prompt, "text": result.text, "ids": result.ids, "prompt_tokens": result.promptLength]
-                if let u = result.unsteeredText { object["unsteered_text"] = u }
-                if let n = result.steeringNorm { object["steering_norm"] = Double(n) }
-                try printJSON(object)
-            } else {
-                print(prompt + result.text)
-                if let u = result.unsteeredText { print("\nunsteered:\n" + prompt + u) }
-            }
+            _ = try execute()
         } catch {
             throw fail(error)
         }
+    }
+
+    /// Generates and prints; returns the JSON report (`text`, `ids`, `prompt_tokens`, and
+    /// `unsteered_text` when steered).
+    func execute() throws -> [String: Any] {
+        let loaded = try modelOptions.load(quiet: output.json)
+        guard let model = loaded.model as? any CausalLanguageModel else {
+            throw ModelError.invalidInput("\(loaded.model.modelType) is not a causal language model; generation needs one")
+        }
+        let strategy: DecodingStrategy = temperature == 0 ? .greedy : .sample(temperature: temperature, topK: topK, topP: topP)
+        let config = GenerationConfig(maxNewTokens: maxTokens, strategy: strategy, stopTokens: Set(stopTokens), seed: seed)
+        var object: [String: Any] = ["prompt": prompt]
+        if let bundle {
+            let intervenable = try InterventionBundle.load(from: bundle, model: model)
+            let text = try SteeredText.generate(intervenable, tokenizer: try loaded.requireTokenizer(), prompt: prompt, maxNewTokens: maxTokens, config: config)
+            object.merge(["text": text.steered, "ids": text.ids, "prompt_tokens": text.promptLength, "unsteered_text": text.unsteered,
+                          "bundle": bundle]) { $1 }
+        } else {
+            let steering = try steerSite.map { PromptGeneration.Steering(site: try Site(parsing: $0), positive: steer!, negative: steerNegative, scale: steerScale) }
+            let result = try PromptGeneration(model: model, tokenizer: try loaded.requireTokenizer())
+                .generate(prompt: prompt, config: config, steering: steering)
+            object.merge(["text": result.text, "ids": result.ids, "prompt_tokens": result.promptLength]) { $1 }
+            if let u = result.unsteeredText { object["unsteered_text"] = u }
+            if let n = result.steeringNorm { object["steering_norm"] = Double(n) }
+        }
+        if output.json {
+            try printJSON(object)
+        } else {
+            print(prompt + (object["text"] as! String))
+            if let u = object["unsteered_text"] as? String { print("\nunsteered:\n" + prompt + u) }
+        }
+        return object
     }
 }

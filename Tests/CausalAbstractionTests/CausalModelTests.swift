@@ -106,6 +106,49 @@ import Tensors
         #expect(throws: CausalModelError.valueOutsideDomain(variable: "B", value: .int(5), domain: bits)) { try outside.run(inputs: ["A": .int(1)]) }
     }
 
+    /// The remaining ways a run can go wrong, each a typed error naming the variable: an input or
+    /// intervention on a variable that does not exist, a table without a row for the parents'
+    /// values, a self-loop, and a throwing mechanism reached through an interchange's source run.
+    @Test func moreTypedErrorsNameTheVariable() throws {
+        let model = try andModel()
+        let known = ["A", "B", "AND", "OUT"]
+        #expect(throws: CausalModelError.unknownVariable(name: "Q", context: "input", known: known)) {
+            try model.run(inputs: ["A": .int(0), "B": .int(0), "Q": .int(1)])
+        }
+        #expect(throws: CausalModelError.unknownVariable(name: "Q", context: "intervention", known: known)) {
+            try model.run(inputs: ["A": .int(0), "B": .int(0)], interventions: ["Q": .int(1)])
+        }
+        let bits: [CausalValue] = [.int(0), .int(1)]
+        let partial = try CausalModel([.input("A", domain: bits),
+                                       CausalVariable("B", domain: bits, parents: ["A"], mechanism: .table([[.int(0)]: .int(1)]))])
+        #expect(throws: CausalModelError.mechanismFailed(variable: "B", reason: "the table has no row for parent values [1]")) {
+            try partial.run(inputs: ["A": .int(1)])
+        }
+        let id: @Sendable ([CausalValue]) -> CausalValue = { $0[0] }
+        do {
+            _ = try CausalModel([.input("I", domain: bits), CausalVariable("P", domain: bits, parents: ["P"], mechanism: .closure(id))])
+            Issue.record("a self-loop was accepted")
+        } catch CausalModelError.cycle(let path) {
+            #expect(path.first == "P" && path.last == "P")
+        }
+        struct Boom: Error {}
+        let throwing = try CausalModel([.input("A", domain: bits),
+                                        CausalVariable("B", domain: bits, parents: ["A"], mechanism: .closure { v in
+                                            if v[0] == .int(1) { throw Boom() }
+                                            return .int(0)
+                                        })])
+        #expect(throws: CausalModelError.mechanismFailed(variable: "B", reason: "Boom()")) {
+            try throwing.interchange(base: ["A": .int(0)], source: ["A": .int(1)], variables: ["B"])
+        }
+        let messages: [(CausalModelError, String)] = [
+            (.unknownVariable(name: "Q", context: "input", known: known), "unknown variable 'Q' (input); known: A, B, AND, OUT"),
+            (.valueOutsideDomain(variable: "A", value: .int(2), domain: bits), "variable 'A' has value 2; allowed: 0, 1"),
+            (.cycle(["P", "Q", "P"]), "cycle: P → Q → P"),
+            (.mechanismFailed(variable: "B", reason: "Boom()"), "the mechanism of 'B' failed: Boom()"),
+        ]
+        for (error, message) in messages { #expect(error.description.contains(message), "\(error)") }
+    }
+
     @Test func malformedJSONIsATypedError() throws {
         func read(_ text: String) throws { _ = try CausalModel(json: Data(text.utf8)) }
         #expect(throws: CausalModelError.self) { try read("{ nope") }

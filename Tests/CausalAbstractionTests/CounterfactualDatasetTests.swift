@@ -41,8 +41,12 @@ import Tensors
         let batch = try InterventionExample.collator(representations: 1, subspaces: nil)(rendered)
         guard case .embeddings(let x) = batch.base else { Issue.record("expected embeddings"); return }
         #expect(x.shape == [16, 1, 16] && batch.labels == rendered.map(\.label))
+        // Two sources render to two-source examples (see MultiSourceExampleTests); a template with
+        // locations for another number of sources is refused.
         let twoSources = try CounterfactualDataset.sample(model, count: 1, variables: [["WX"], ["YZ"]], seed: 1)
-        #expect(throws: CausalModelError.self) { try template.render(twoSources) }
+        var oneLocation = template
+        oneLocation.locationsBySource = [.init(base: [0], source: [0])]
+        #expect(throws: CausalModelError.self) { try oneLocation.render(twoSources) }
     }
 
     @Test func textTemplateTokenizes() throws {

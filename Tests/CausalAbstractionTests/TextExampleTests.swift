@@ -122,7 +122,7 @@ func writeTemporary(_ text: String, suffix: String = ".jsonl") -> String {
         #expect(error(#"{"base": "", "source": [1], "positions": [0], "label": 0}"#) == .invalid(file: "F:1", field: "base", value: #""""#, expected: "a text of at least one token"))
         #expect(error("{\(prompt), \"label\": 1, \"postions\": [0]}")
                 == .unknownKey(file: "F:1", key: "postions", path: "postions", allowed: InterventionExample.jsonKeys))
-        #expect(error("[1, 2]") == .invalid(file: "F:1", field: "(example)", value: "an array", expected: "a JSON object with keys answer_tokens, base, label, positions, source, source_positions"))
+        #expect(error("[1, 2]") == .invalid(file: "F:1", field: "(example)", value: "an array", expected: "a JSON object with keys answer_tokens, base, label, positions, source, source_positions, sources"))
     }
 
     /// Text inputs are written back as the ids they became, with the answer's tokens, and load

@@ -6,6 +6,7 @@
 //   07-CodebookFeatures          quick mode (the one `make test` runs; about a minute on 2 cores)
 //   07-CodebookFeatures --full   the paper's setting: 100 states, 10 edges, base 10, 4 layers
 //   07-CodebookFeatures --full --steps 500   the same with fewer training steps
+//   07-CodebookFeatures --full --weights W --continue 20000 --plain-only   train W/plain further
 //
 // The last line printed is a JSON object with the headline figures.
 import CausalAbstraction
@@ -98,6 +99,20 @@ func lossPrinter(_ name: String) -> (Int, Float) -> Void {
 /// DIR/NAME.safetensors, and read back instead of training when that file exists — so the
 /// analysis below can be re-run without training again.
 let weightsFolder = option("--weights", in: arguments, "a folder", { $0 })
+/// `--continue N` (with `--weights`): train the plain model N more steps from its saved weights
+/// (fresh batches, a fresh Adam), writing the weights back every 500 steps — a long run can be
+/// stopped and continued.
+let continueSteps = option("--continue", in: arguments, "a positive number of steps", { Int($0).flatMap { $0 > 0 ? $0 : nil } })
+/// Writes `model`'s weights with a training report in the metadata.
+func save(_ model: DecoderModel, _ report: TrainingReport, to path: String) throws {
+    try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    let items = Dictionary(uniqueKeysWithValues: model.namedParameters.map { ($0.key, SafeTensorsWriter.Item.float($0.parameter.value.detached())) })
+    try SafeTensorsWriter.write(items, metadata: [
+        "steps": "\(report.steps)", "tokens": "\(report.tokens)", "seconds": "\(report.seconds)", "tokens_per_second": "\(report.tokensPerSecond)",
+        "final_loss": "\(report.finalLoss)", "recent_loss": "\(report.recentLoss)", "final_auxiliary_loss": "\(report.finalAuxiliaryLoss)",
+    ], to: path + ".partial")
+    guard rename(path + ".partial", path) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+}
 func trainOrLoad(_ model: DecoderModel, codebooks: CodebookModel?, name: String,
                  options: TokFSMTrainingOptions = setting.training) throws -> TrainingReport {
     let path = weightsFolder.map { $0 + "/" + name + ".safetensors" }
@@ -106,19 +121,36 @@ func trainOrLoad(_ model: DecoderModel, codebooks: CodebookModel?, name: String,
         for (key, parameter) in model.namedParameters { parameter.assign(try file.tensor(key)) }
         let number = { (key: String) in Double(file.metadata[key] ?? "") ?? 0 }
         say("\(name): weights read from \(path) (trained earlier)")
-        return TrainingReport(steps: Int(number("steps")), tokens: Int(number("tokens")), seconds: number("seconds"),
-                              tokensPerSecond: number("tokens_per_second"), finalLoss: Float(number("final_loss")),
-                              recentLoss: Float(number("recent_loss")), finalAuxiliaryLoss: Float(number("final_auxiliary_loss")))
+        let earlier = TrainingReport(steps: Int(number("steps")), tokens: Int(number("tokens")), seconds: number("seconds"),
+                                     tokensPerSecond: number("tokens_per_second"), finalLoss: Float(number("final_loss")),
+                                     recentLoss: Float(number("recent_loss")), finalAuxiliaryLoss: Float(number("final_auxiliary_loss")))
+        guard let more = continueSteps, codebooks == nil else { return earlier }
+        var options = options
+        (options.steps, options.seed) = (more, UInt64(earlier.steps))
+        let printer = lossPrinter(name)
+        let started = Date()
+        /// The earlier report with `steps` more steps of this run added.
+        func combined(_ steps: Int, last: Float) -> TrainingReport {
+            let tokens = earlier.tokens + steps * options.batchSize * fsm.digits * options.statesPerSequence
+            let seconds = earlier.seconds + Date().timeIntervalSince(started)
+            return TrainingReport(steps: earlier.steps + steps, tokens: tokens, seconds: seconds, tokensPerSecond: Double(tokens) / seconds,
+                                  finalLoss: last, recentLoss: last, finalAuxiliaryLoss: 0)
+        }
+        var recent: [Float] = []
+        let report = try CodebookTraining.fit(model, on: fsm, options: options) { step, loss in
+            printer(step, loss)
+            recent = Array((recent + [loss]).suffix(100))
+            if (step + 1) % 500 == 0, step + 1 < more {
+                let mean = recent.reduce(0, +) / Float(recent.count)
+                do { try save(model, combined(step + 1, last: mean), to: path) } catch { say("checkpoint not written: \(error)") }
+            }
+        }
+        let total = combined(more, last: report.recentLoss)
+        try save(model, total, to: path)
+        return total
     }
     let report = try CodebookTraining.fit(model, codebooks: codebooks, on: fsm, options: options, progress: lossPrinter(name))
-    if let path, let folder = weightsFolder {
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let items = Dictionary(uniqueKeysWithValues: model.namedParameters.map { ($0.key, SafeTensorsWriter.Item.float($0.parameter.value.detached())) })
-        try SafeTensorsWriter.write(items, metadata: [
-            "steps": "\(report.steps)", "tokens": "\(report.tokens)", "seconds": "\(report.seconds)", "tokens_per_second": "\(report.tokensPerSecond)",
-            "final_loss": "\(report.finalLoss)", "recent_loss": "\(report.recentLoss)", "final_auxiliary_loss": "\(report.finalAuxiliaryLoss)",
-        ], to: path)
-    }
+    if let path { try save(model, report, to: path) }
     return report
 }
 let plainReport = try trainOrLoad(plain, codebooks: nil, name: "plain")

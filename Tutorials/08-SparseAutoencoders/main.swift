@@ -1,10 +1,11 @@
-// Tutorial 08 — Sparse autoencoders on SmolLM2: train a TopK SAE on a middle layer's residual
+// Tutorial 08 — Sparse autoencoders on SmolLM2: train a TopK SAE on an early layer's residual
 // stream over Debian's fortunes, evaluate it on held-out fortunes (variance explained, L0, dead
 // and dense latents, CE loss recovered), find an interpretable latent by a fixed rule, and steer
 // generation by setting that latent high. See README.md beside this file.
 //
 //   08-SparseAutoencoders          quick mode (the one `make test` runs; under a minute on 2 cores)
-//   08-SparseAutoencoders --full   the README's `intervene sae train` settings (600 000 tokens)
+//   08-SparseAutoencoders --full   1.5 million tokens of every other fortune file (issue 11's bar)
+//   --layer N                      the residual stream after block N (default 3)
 //
 // The last line printed is a JSON object with the headline figures.
 import CausalAbstraction
@@ -17,12 +18,26 @@ import Tensors
 /// Prints a line at once (unbuffered, so progress shows as it happens also in a pipe).
 func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 let full = CommandLine.arguments.contains("--full")
+/// `--layer N`: the block whose output the SAE reads (default 3).
+let layer: Int = {
+    guard let i = CommandLine.arguments.firstIndex(of: "--layer") else { return 3 }
+    guard i + 1 < CommandLine.arguments.count, let n = Int(CommandLine.arguments[i + 1]), n >= 0 else {
+        say("--layer needs a block index ≥ 0"); exit(2)
+    }
+    return n
+}()
 let started = Date()
 
 // 0. The corpus: Debian's fortunes (package `fortunes`; `make deps` installs it). Three files
-//    to train on, three others held out for evaluation and the latent analysis.
+//    held out for evaluation and the latent analysis; quick mode trains on three others, full
+//    mode on every other fortune file (about 2.2 MB of text, 530 000 tokens).
 let fortunes = "/usr/share/games/fortunes"
-let trainFiles = ["computers", "literature", "linux"], heldOutFiles = ["wisdom", "science", "people"]
+let heldOutFiles = ["wisdom", "science", "people"]
+let trainFiles = full
+    ? ((try? FileManager.default.contentsOfDirectory(atPath: fortunes)) ?? []).filter {
+        !$0.hasSuffix(".dat") && !$0.hasSuffix(".u8") && !heldOutFiles.contains($0)
+      }.sorted()
+    : ["computers", "literature", "linux"]
 if let missing = (trainFiles + heldOutFiles).first(where: { !FileManager.default.fileExists(atPath: "\(fortunes)/\($0)") }) {
     say("\(fortunes)/\(missing) is missing: install Debian's `fortunes` package (`sudo apt-get install fortunes`, or `make deps`)")
     exit(1)
@@ -38,7 +53,7 @@ let trainPath = ".cache/tutorial08-train.txt", heldOutPath = ".cache/tutorial08-
 try corpus(trainFiles, to: trainPath)
 try corpus(heldOutFiles, to: heldOutPath)
 
-// 1. The model, loaded like tutorial 01, and a site in the middle of its 30 layers.
+// 1. The model, loaded like tutorial 01, and a site early in its 30 layers.
 let path = ProcessInfo.processInfo.environment["SMOLLM2_GGUF"] ?? ".cache/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 guard FileManager.default.fileExists(atPath: path) else {
     say("SmolLM2 is not at \(path): run `make smollm2` (or set SMOLLM2_GGUF)")
@@ -46,7 +61,7 @@ guard FileManager.default.fileExists(atPath: path) else {
 }
 let loaded = try ModelLoader.load(named: path)
 let model = loaded.model, tokenizer = try loaded.requireTokenizer()
-let site = Site(layer: 15, component: .blockOutput)
+let site = Site(layer: layer, component: .blockOutput)
 say("loaded \(model.modelType) (\(model.siteTable.layers) layers); the SAE reads \(site)")
 
 // 2. Train a TopK SAE (k = 32, 8 × 576 = 4608 latents). Activations stream over 64-token windows
@@ -55,11 +70,11 @@ say("loaded \(model.modelType) (\(model.siteTable.layers) layers); the SAE reads
 let windows = try CorpusTokenWindows(path: trainPath, tokenizer: tokenizer, context: full ? 128 : 64, repeats: true)
 let source = try SiteActivationSource(model: model, site: site, windows: windows, windowsPerPass: 8,
                                       positions: PositionSelection(skip: 1, sinkRatio: 10))
-let batch = full ? 1024 : 256, trainingTokens = full ? 600_000 : 16_384
+let batch = full ? 1024 : 256, trainingTokens = full ? 1_500_000 : 16_384
 var options = SAETrainingOptions(activation: .topK(32), latents: 8 * source.width, steps: (trainingTokens + batch - 1) / batch)
 options.batchSize = batch
 options.learningRate = 3e-3
-options.rowUses = 3            // each activation row is trained on three times
+options.rowUses = full ? 1 : 3 // quick mode trains on each activation row three times
 options.bufferRows = full ? 131_072 : 4096
 var lastTenth = -1
 let (sae, metrics) = try SAETraining.train(source: source, options: options) { p in

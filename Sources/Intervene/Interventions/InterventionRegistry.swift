@@ -70,6 +70,7 @@ public final class InterventionRegistry: Sendable {
         }
         registerTrainable()
         registerAutoencoders()
+        registerSteering()
     }
 
     /// Adds a type (and wire aliases for it) to the registry, replacing any with the same name.
