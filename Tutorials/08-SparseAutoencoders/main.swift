@@ -120,7 +120,10 @@ func sharedWord(_ i: Int) -> Int? {
     guard middle.count == 1, let id = middle.first, tokenizer.decode([id]).contains(where: \.isLetter) else { return nil }
     return id
 }
-let candidates = (0..<sae.latents).filter { sharedWord($0) != nil }
+/// The steering prompt (step 5); a latent whose word the prompt already holds would measure nothing.
+let prompt = "My favourite thing about the weekend is"
+let promptIds = tokenizer.encode(prompt).ids
+let candidates = (0..<sae.latents).filter { sharedWord($0).map { !promptIds.contains($0) } ?? false }
 guard let latent = candidates.max(by: { statistics.firing[$0] < statistics.firing[$1] }), let word = sharedWord(latent) else {
     say("no latent's top contexts share a word"); exit(1)
 }
@@ -144,8 +147,6 @@ say("its decoder direction promotes " + lens.promoted(0).map { piece($0.id) }.jo
 let steering = try IntervenableModel(config: IntervenableConfig(representations: [RepresentationConfig(layer: site.layer, component: .blockOutput)]),
                                      model: model, prebuilt: [0: try SparseAutoencoderIntervention(
                                         sae: sae, edits: [.set(latent: latent, value: 4 * statistics.maximum[latent])])])
-let prompt = "My favourite thing about the weekend is"
-let promptIds = tokenizer.encode(prompt).ids
 let promptTensor = IndexTensor(shape: [1, promptIds.count], values: promptIds)
 let lastPosition = UnitLocations.base([[promptIds.count - 1]])
 let generation = try steering.generate(prompt: promptTensor, unitLocations: lastPosition, timing: .promptAndGeneratedTokens { _ in true },
