@@ -40,7 +40,7 @@ struct ServeCommand: ParsableCommand {
                     FileHandle.standardOutput.write(Data("intervene serve: \(site.caches.count) cache(s) at http://\(shown):\(bound)/\n".utf8))
                 }
                 try await app.runService()
-            } catch { outcome.set(error) }
+            } catch { outcome.set(ServeError.serverFailed(address: "\(host):\(port)", reason: "\(error)")) }
             done.signal()
         }
         done.wait()

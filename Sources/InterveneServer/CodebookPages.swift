@@ -54,7 +54,7 @@ struct CodebookPages {
         return Array(counts[b].enumerated().filter { $0.element > 0 }.sorted { ($0.element, -$0.offset) > ($1.element, -$1.offset) }.prefix(limit))
     }
 
-    func searchForm(regex: String, minPrecision: Double, sort: String, limit: Int, codebook: String) -> String {
+    func searchForm(regex: String, minPrecision: Double, sort: String, limit: Int, codebook: String, baseline: Bool = false) -> String {
         let sorts = CodeSearchOptions.Sort.allCases.map { s in "<option\(s.rawValue == sort ? " selected" : "")>\(s.rawValue)</option>" }.joined()
         let books = ([""] + codes.codebooks.map(\.name)).map { n in
             "<option value=\"\(HTML.escape(n))\"\(n == codebook ? " selected" : "")>\(n.isEmpty ? "all" : HTML.escape(n))</option>"
@@ -66,14 +66,17 @@ struct CodebookPages {
         <label>sort <select name="sort">\(sorts)</select></label>
         <label>limit <input type="number" name="limit" min="1" max="1000" value="\(limit)"></label>
         <label>codebook <select name="codebook">\(books)</select></label>
+        \(codes.neurons.isEmpty ? "" : "<label><input type=\"checkbox\" name=\"baseline\" value=\"1\"\(baseline ? " checked" : "")> neuron baseline</label>")
         <button>Search</button></form>
         """
     }
 
     /// Code search (`CodeSearch.search`): `regex` (required), `min_precision` (0 ... 1),
-    /// `sort` (precision, recall, count), `limit` (1 ... 1000) and `codebook` (empty: all).
+    /// `sort` (precision, recall, count), `limit` (1 ... 1000), `codebook` (empty: all) and
+    /// `baseline` (1: next to each code, the neuron with the best precision at the code's recall,
+    /// `CodeSearch.bestNeuron`, when the cache stores neuron tables).
     func search(_ request: BrowserRequest) throws(PageError) -> String {
-        try request.allowOnly(["regex", "min_precision", "sort", "limit", "codebook"])
+        try request.allowOnly(["regex", "min_precision", "sort", "limit", "codebook", "baseline"])
         guard let regex = request.query["regex"], !regex.isEmpty else {
             throw .badRequest("regex is missing or empty; allowed: an ICU regular expression of 1...\(BrowserRequest.maxValue) characters")
         }
@@ -86,8 +89,12 @@ struct CodebookPages {
         }
         let options = CodeSearchOptions(minPrecision: minPrecision, sort: CodeSearchOptions.Sort(rawValue: sort)!, limit: limit,
                                         codebooks: codebook.isEmpty ? nil : [codebook])
-        let result: CodeSearchResult
-        do { result = try CodeSearch.search(codes, pattern: regex, options: options) } catch let error as CodeAnalysisError {
+        let baseline = try request.choice("baseline", among: ["0", "1"], default: "0") == "1" && !codes.neurons.isEmpty
+        let result: CodeSearchResult, matched: Set<TokenPosition>
+        do {
+            matched = try CodeSearch.matchingTokens(regex, in: codes.documents)
+            result = try CodeSearch.search(codes, matched: matched, pattern: regex, options: options)
+        } catch let error as CodeAnalysisError {
             if case .invalidRegex(_, let reason) = error {
                 throw .badRequest("regex '\(regex.prefix(200))' is not a valid regular expression (\(reason)); allowed: an ICU regular expression")
             }
@@ -95,15 +102,25 @@ struct CodebookPages {
         } catch {
             throw .badRequest("\(error)")
         }
-        var body = searchForm(regex: regex, minPrecision: minPrecision, sort: sort, limit: limit, codebook: codebook)
+        var body = searchForm(regex: regex, minPrecision: minPrecision, sort: sort, limit: limit, codebook: codebook, baseline: baseline)
         body += "<p id=\"summary\">The pattern matches <b>\(result.matchedTokens)</b> of \(codes.tokenCount) tokens; \(result.matches.count) codes shown.</p>"
-        let rows = result.matches.map { m -> [String] in
+        var rows = result.matches.map { m -> [String] in
             let b = codes.codebooks.firstIndex { $0.name == m.codebook }!
             return [HTML.escape(m.codebook), "<a href=\"\(links.code(cache, codebook: b, code: m.code))\">\(m.code)</a>",
                     HTML.number(m.precision), HTML.number(m.recall), "\(m.activations)", "\(m.matchedActivations)"]
         }
-        body += HTML.table([("codebook", false), ("code", true), ("precision", true), ("recall", true), ("activations", true), ("matched", true)],
-                           rows: rows, id: "matches")
+        var header: [(label: String, numeric: Bool)] = [("codebook", false), ("code", true), ("precision", true), ("recall", true),
+                                                        ("activations", true), ("matched", true)]
+        if baseline {
+            header += [("best neuron", false), ("neuron precision", true)]
+            for (r, m) in result.matches.enumerated() {
+                let best = try? CodeSearch.bestNeuron(codes, matched: matched, recall: m.recall)
+                rows[r] += best.map { [HTML.escape("\($0.table)[\($0.neuron)] ≥ \(HTML.number(Double($0.threshold)))"), HTML.number($0.precision)] } ?? ["—", "—"]
+            }
+        } else if request.query["baseline"] == "1" {
+            body += "<p class=\"meta\">No neuron baseline: this cache stores no neuron activations.</p>"
+        }
+        body += HTML.table(header, rows: rows, id: "matches")
         return HTML.document(title: "Codes for /\(regex.prefix(60))/", breadcrumbs: crumbs, body: body)
     }
 

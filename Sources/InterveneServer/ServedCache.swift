@@ -71,6 +71,8 @@ public enum ServeError: Error, CustomStringConvertible, Equatable {
     case unreadableCache(path: String, reason: String)
     /// An option outside its domain (port, host, output folder).
     case invalidOption(field: String, value: String, allowed: String)
+    /// The server could not listen on (or stopped serving) host:port.
+    case serverFailed(address: String, reason: String)
 
     public var description: String {
         switch self {
@@ -82,6 +84,8 @@ public enum ServeError: Error, CustomStringConvertible, Equatable {
             return "cache folder '\(path)' cannot be read: \(reason)"
         case .invalidOption(let field, let value, let allowed):
             return "\(field) is \(value); allowed: \(allowed)"
+        case .serverFailed(let address, let reason):
+            return "the server on \(address) failed: \(reason); allowed: a free port (--port 0 picks one)"
         }
     }
 }

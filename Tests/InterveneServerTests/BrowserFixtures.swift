@@ -9,13 +9,16 @@ func temporaryPath(_ label: String) -> String {
 }
 
 /// Two documents ("the cat sat on the mat", "a cat ran") with a 4-code k = 1 codebook "cb"
-/// and a 3-code k = 2 codebook "cb2": the same codes as FeaturesTests' hand-made set.
+/// and a 3-code k = 2 codebook "cb2", and a 2-neuron table "n": the same codes as FeaturesTests'
+/// hand-made set.
 func browserCodes() throws -> CollectedCodes {
     let docs = [TokenDocument(ids: [10, 11, 12, 13, 10, 14], pieces: ["the", " cat", " sat", " on", " the", " <mat>"]),
                 TokenDocument(ids: [15, 11, 16], pieces: ["a", " cat", " ran\n"])]
     let cb = CollectedCodebook(name: "cb", codeCount: 4, k: 1, ids: [[0, 1, 2, 3, 0, 1], [3, 1, 2]])
     let cb2 = CollectedCodebook(name: "cb2", codeCount: 3, k: 2, ids: [[0, 1, 2, 2, 1, 0, 0, -1, 1, 2, 2, 0], [1, 0, 2, 1, -1, -1]])
-    return try CollectedCodes(documents: docs, codebooks: [cb, cb2])
+    // Rows 0…5 are document 0's tokens, 6…8 document 1's.
+    let neurons = Tensor(shape: [9, 2], values: [0, 9, 5, 1, 4, 1, 4, 9, 0, 9, 3, 1, 0, 9, 5, 1, 1, 9])
+    return try CollectedCodes(documents: docs, codebooks: [cb, cb2], neurons: ["n": neurons])
 }
 
 /// A codebook cache folder of `browserCodes()` with metric loss = 2.5.

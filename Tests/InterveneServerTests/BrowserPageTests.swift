@@ -52,6 +52,12 @@ import Testing
         #expect(occurrences(of: "<tr><td>", in: one.html) == 1)
         let top = try #require(try CodeSearch.search(try browserCodes(), pattern: "at", options: .init(sort: .recall, limit: 1)).matches.first)
         #expect(one.html.contains("code/\(top.code)\">\(top.code)</a></td><td>\(HTML.number(top.precision))"))
+        // The neuron baseline: the library's best neuron at each code's recall.
+        let withBaseline = get(site, "/cache/0/search", "regex=at&codebook=cb&baseline=1")
+        let matched = try CodeSearch.matchingTokens("at", in: try browserCodes().documents)
+        let best = try #require(try CodeSearch.bestNeuron(try browserCodes(), matched: matched, recall: 0.75))
+        #expect(withBaseline.html.contains("<td>0.75</td><td>3</td><td>3</td><td>n[\(best.neuron)] ≥ \(HTML.number(Double(best.threshold)))</td><td>\(HTML.number(best.precision))</td>"))
+        #expect(get(site, "/cache/0/search", "regex=at&baseline=2").status == 400)
         // The form keeps the typed values, escaped.
         let quoted = get(site, "/cache/0/search", "regex=%22%3E%3Cscript%3E")
         #expect(quoted.status == 200 && quoted.html.contains("value=\"&quot;&gt;&lt;script&gt;\"") && !quoted.html.contains("\"><script>"))

@@ -66,6 +66,9 @@ struct ServeProcessTests {
         #expect((response as? HTTPURLResponse)?.statusCode == 200 && String(decoding: data, as: UTF8.self).contains("id=\"histogram\""))
         let (_, bad) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(match.1)/cache/0/search?regex=%5B")!)
         #expect((bad as? HTTPURLResponse)?.statusCode == 400)
+        // A second server on the same port is refused with exit 2, naming the address.
+        let taken = try runServeBinary(["serve", f.codebookPath, "--port", String(match.1)])
+        #expect(taken.status == 2 && taken.error.contains("the server on 127.0.0.1:\(match.1) failed"), "\(taken.error)")
         process.terminate()
         process.waitUntilExit()
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
