@@ -14,6 +14,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // System-library shims: a module map and a one-line header each, nothing else.
@@ -27,8 +30,15 @@ let package = Package(
         .target(name: "Intervene", dependencies: ["Tensors", "Models"]),
         .target(name: "CausalAbstraction", dependencies: ["Intervene", "Models", "Tensors"]),
         .target(name: "Features", dependencies: ["Intervene", "Models", "Tensors"]),
-        .executableTarget(name: "InterveneCLI", dependencies: [
+        // The browser (`intervene serve`, `intervene export-html`): only the CLI depends on it.
+        .target(name: "InterveneServer", dependencies: [
             "CausalAbstraction", "Features", "Intervene", "Models", "Tensors",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
+        .executableTarget(name: "InterveneCLI", dependencies: [
+            "CausalAbstraction", "Features", "Intervene", "InterveneServer", "Models", "Tensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "InterveneBench", dependencies: ["CausalAbstraction", "Features", "Intervene", "Models", "Tensors", "CBLAS"]),
@@ -58,6 +68,12 @@ let package = Package(
         .testTarget(name: "GoldenTests", dependencies: ["Features", "Intervene", "Models", "Tensors"]),
         // The `intervene` command in-process (parse + run), on tiny model folders.
         .testTarget(name: "InterveneCLITests", dependencies: ["InterveneCLI", "Features", "Intervene", "Models", "Tensors"]),
+        .testTarget(name: "InterveneServerTests", dependencies: [
+            "InterveneServer", "Features", "Intervene", "Models", "Tensors",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
         // Uses the public API only (no @testable import): what a user outside the package can do.
         .testTarget(name: "PublicAPITests", dependencies: ["Intervene", "Models", "Tensors"]),
     ],

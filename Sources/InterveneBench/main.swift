@@ -6,7 +6,7 @@ import Tensors
 let usage = """
 usage: intervene-bench WORKLOAD [--reps N]
 workloads: engine, gpt2_forward, mlp_das_epoch, boundless_step, import, gguf_load (GGUF_FILE=…), codebook_train,
-           sae_gemms (SAE_SHAPE=B,d,L)
+           sae_gemms (SAE_SHAPE=B,d,L), serve_load (SERVE_TOKENS, SERVE_REQUESTS, SERVE_CLIENTS; needs the intervene binary)
 """
 
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -34,6 +34,7 @@ do {
     case "gguf_load": emit(try GGUFLoadBenchmark.run(reps: reps))
     case "codebook_train": emit(try CodebookTrainingBenchmark.run(reps: reps))
     case "sae_gemms": emit(try SAEGemmBenchmark.run(reps: reps))
+    case "serve_load": emit(try ServeLoadBenchmark.run())
     case "gguf_load_once":
         guard let path = ProcessInfo.processInfo.environment["GGUF_FILE"] else { exit(2) }
         print(try GGUFLoadBenchmark.once(path: path).map { String($0) }.joined(separator: " "))

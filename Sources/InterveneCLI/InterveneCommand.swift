@@ -17,7 +17,7 @@ struct InterveneCommand: ParsableCommand {
         commandName: "intervene",
         abstract: "Causal interventions on neural networks: train, evaluate and share alignments.",
         discussion: "Exit codes: 0 success, 1 the work failed, 2 invalid input, 64 malformed command line.",
-        subcommands: [RunCommand.self, AttributeCommand.self, TraceCommand.self, PatchCommand.self, GenerateCommand.self, SteerCommand.self, SitesCommand.self, CacheCommand.self, CodebookCommand.self, SAECommand.self, TrainCommand.self, EvaluateCommand.self, InspectCommand.self, ImportPyveneCommand.self, SweepCommand.self, SweepMergeCommand.self, DemoCommand.self]
+        subcommands: [RunCommand.self, AttributeCommand.self, TraceCommand.self, PatchCommand.self, GenerateCommand.self, SteerCommand.self, SitesCommand.self, CacheCommand.self, CodebookCommand.self, SAECommand.self, TrainCommand.self, EvaluateCommand.self, InspectCommand.self, ImportPyveneCommand.self, SweepCommand.self, SweepMergeCommand.self, ServeCommand.self, ExportHTMLCommand.self, DemoCommand.self]
     )
 }
 

@@ -1,0 +1,132 @@
+import Foundation
+
+/// One rendered page: an HTTP status and the HTML document.
+public struct BrowserPage: Sendable, Equatable {
+    public var status: Int
+    public var html: String
+}
+
+/// Where pages link to: server routes, or the flat file names of an exported static site.
+public enum LinkStyle: Sendable {
+    /// `/`, `/cache/I`, `/cache/I/search?…`, `/cache/I/codebook/B/code/C`, `/cache/I/latent/L`.
+    case server
+    /// `index.html`, `cache-I.html`, `cache-I-codebook-B-code-C.html`, `cache-I-latent-L.html`
+    /// (no search: a static site cannot run one).
+    case staticSite
+
+    func index() -> String { self == .server ? "/" : "index.html" }
+    func cache(_ i: Int) -> String { self == .server ? "/cache/\(i)" : "cache-\(i).html" }
+    func code(_ i: Int, codebook b: Int, code c: Int) -> String {
+        self == .server ? "/cache/\(i)/codebook/\(b)/code/\(c)" : "cache-\(i)-codebook-\(b)-code-\(c).html"
+    }
+    func latent(_ i: Int, _ l: Int) -> String { self == .server ? "/cache/\(i)/latent/\(l)" : "cache-\(i)-latent-\(l).html" }
+}
+
+/// The browser: every page of the served caches, rendered from a request's path and query.
+/// Pure (no I/O after start-up), so the HTTP server, the static export and the tests share it.
+///
+/// Routes (GET or HEAD only):
+///
+///     /                                         index of the caches with their metrics
+///     /cache/I                                  one cache: manifest, metrics, codebooks or latents
+///     /cache/I/search?regex=&min_precision=&sort=&limit=&codebook=     code search (codebook caches)
+///     /cache/I/codebook/B/code/C?context=&limit=&max_slot=             a code's activations in context
+///     /cache/I/latent?latent=L                  the same (the "open latent" form)
+///     /cache/I/latent/L                         a latent: histogram, top contexts, promoted tokens
+///     /cache/I?sort=&page=                      (latent caches) the latent table, 100 rows a page
+///
+/// Anything else is a 404 page; bad input a 400 page naming the field and what is allowed.
+public struct BrowserSite: Sendable {
+    public let caches: [ServedCache]
+    public let links: LinkStyle
+    /// In a static site: code pages per codebook and latent pages per cache that are written
+    /// (the most frequent first) and listed on the cache's page.
+    public let staticPageLimit: Int
+
+    public init(caches: [ServedCache], links: LinkStyle = .server, staticPageLimit: Int = 2_000) {
+        self.caches = caches
+        self.links = links
+        self.staticPageLimit = staticPageLimit
+    }
+
+    /// The page for one request; never throws: refusals become 4xx pages.
+    public func respond(method: String = "GET", path: String, query: String?) -> BrowserPage {
+        guard method == "GET" || method == "HEAD" else {
+            return errorPage(PageError(status: 405, message: "method \(method.prefix(20)) is refused; allowed: GET, HEAD"))
+        }
+        do {
+            let request = try BrowserRequest(path: path, query: query)
+            return try route(request)
+        } catch {
+            return errorPage(error)
+        }
+    }
+
+    func route(_ request: BrowserRequest) throws(PageError) -> BrowserPage {
+        let s = request.segments
+        if s.isEmpty {
+            try request.allowOnly([])
+            return BrowserPage(status: 200, html: indexPage())
+        }
+        guard s[0] == "cache", s.count >= 2 else { throw notFound(request) }
+        let i = try BrowserRequest.index(s[1], field: "cache", in: 0..<caches.count)
+        switch (caches[i], s.count) {
+        case (.codebook(_, let manifest, let codes, let counts), _):
+            let pages = CodebookPages(site: self, cache: i, manifest: manifest, codes: codes, counts: counts)
+            if s.count == 2 { try request.allowOnly([]); return BrowserPage(status: 200, html: pages.overview()) }
+            if s.count == 3 && s[2] == "search" { return BrowserPage(status: 200, html: try pages.search(request)) }
+            if s.count == 6 && s[2] == "codebook" && s[4] == "code" {
+                let b = try BrowserRequest.index(s[3], field: "codebook", in: 0..<codes.codebooks.count)
+                let c = try BrowserRequest.index(s[5], field: "code", in: 0..<codes.codebooks[b].codeCount)
+                return BrowserPage(status: 200, html: try pages.code(codebook: b, code: c, request))
+            }
+        case (.latents(_, let contents), _):
+            let pages = LatentPages(site: self, cache: i, contents: contents)
+            if s.count == 2 { return BrowserPage(status: 200, html: try pages.overview(request)) }
+            if s.count == 3 && s[2] == "latent" {  // the "open latent" form
+                try request.allowOnly(["latent"])
+                let l = try BrowserRequest.index(request.query["latent"] ?? "", field: "latent", in: 0..<contents.manifest.sae.dSae)
+                return BrowserPage(status: 200, html: pages.latent(l))
+            }
+            if s.count == 4 && s[2] == "latent" {
+                let l = try BrowserRequest.index(s[3], field: "latent", in: 0..<contents.manifest.sae.dSae)
+                try request.allowOnly([])
+                return BrowserPage(status: 200, html: pages.latent(l))
+            }
+        }
+        throw notFound(request)
+    }
+
+    func notFound(_ request: BrowserRequest) -> PageError {
+        .notFound("no page at /\(request.segments.joined(separator: "/").prefix(200)); allowed: /, /cache/I and the pages it links to")
+    }
+
+    /// A 4xx page showing the refusal's message.
+    func errorPage(_ error: PageError) -> BrowserPage {
+        let title = error.status == 404 ? "Not found" : "Refused"
+        let body = "<p class=\"error\" id=\"error\">\(HTML.escape(error.message))</p><p><a href=\"\(links.index())\">Back to the index</a></p>"
+        return BrowserPage(status: error.status, html: HTML.document(title: title, breadcrumbs: [("index", links.index())], body: body))
+    }
+
+    /// The index: one row per cache with its kind, size and headline metrics.
+    func indexPage() -> String {
+        var rows: [[String]] = []
+        for (i, cache) in caches.enumerated() {
+            let link = "<a href=\"\(links.cache(i))\">\(HTML.escape(cache.name))</a>"
+            switch cache {
+            case .codebook(_, let m, _, let counts):
+                let used = zip(m.codebooks, counts).map { "\($0.name): \($1.filter { $0 > 0 }.count)/\($0.codes) codes used" }
+                let metrics = m.metrics.keys.sorted().map { "\($0) = \(HTML.number(m.metrics[$0]!))" }
+                rows.append([link, "codebook cache", HTML.escape(m.model.type), "\(m.documents) documents, \(m.tokens) tokens",
+                             HTML.escape((used + metrics).joined(separator: "; "))])
+            case .latents(_, let c):
+                let m = c.manifest
+                let metrics = m.metrics.keys.sorted().map { "\($0) = \(HTML.number(m.metrics[$0]!))" }
+                rows.append([link, "latent cache", HTML.escape(m.model.type + " " + m.site), "\(m.sae.dSae) latents, \(m.corpus.tokens) tokens",
+                             HTML.escape(metrics.joined(separator: "; "))])
+            }
+        }
+        let table = HTML.table([("cache", false), ("kind", false), ("model", false), ("size", false), ("metrics", false)], rows: rows, id: "caches")
+        return HTML.document(title: "Caches", breadcrumbs: [("index", links.index())], body: table)
+    }
+}

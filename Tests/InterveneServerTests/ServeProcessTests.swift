@@ -1,0 +1,87 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// The `intervene` binary of this build (built with the tests by `swift build --build-tests`).
+let serveBinary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent(".build/debug/intervene").path
+
+/// Runs `intervene` to completion: exit status, standard output, standard error.
+func runServeBinary(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: serveBinary)
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let output = out.fileHandleForReading.readDataToEndOfFile(), error = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
+}
+
+/// `intervene serve` and `intervene export-html` as processes.
+@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: serveBinary), "needs the intervene binary (swift build)"))
+struct ServeProcessTests {
+    @Test func foldersThatAreNotCachesAreRefusedAtStartUp() throws {
+        let missing = temporaryPath("missing"), f = try BrowserFixture()
+        defer { f.cleanUp() }
+        let run = try runServeBinary(["serve", f.codebookPath, missing, "--port", "0"])
+        #expect(run.status == 2 && run.error.contains("cache folder '\(missing)' does not exist"))
+        let notCache = NSTemporaryDirectory()
+        let other = try runServeBinary(["serve", notCache, "--port", "0"])
+        #expect(other.status == 2 && other.error.contains("folder '\(notCache)' is not a cache folder"))
+        let port = try runServeBinary(["serve", f.codebookPath, "--port", "70000"])
+        #expect(port.status == 2 && port.error.contains("--port is 70000"))
+    }
+
+    @Test func servePrintsItsURLAnswersAndStopsOnSIGTERM() async throws {
+        let f = try BrowserFixture()
+        defer { f.cleanUp() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: serveBinary)
+        process.arguments = ["serve", f.codebookPath, f.latentPath, "--port", "0"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        // The first line of standard output names the URL.
+        let firstLine: String = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var bytes = Data()
+                while !bytes.contains(UInt8(ascii: "\n")) {
+                    let chunk = out.fileHandleForReading.availableData
+                    if chunk.isEmpty { break }
+                    bytes.append(chunk)
+                }
+                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
+            }
+        }
+        let match = try #require(firstLine.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\//), "printed: \(firstLine)")
+        #expect(firstLine.contains("2 cache(s)"))
+        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(match.1)/cache/1/latent/0")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200 && String(decoding: data, as: UTF8.self).contains("id=\"histogram\""))
+        let (_, bad) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(match.1)/cache/0/search?regex=%5B")!)
+        #expect((bad as? HTTPURLResponse)?.statusCode == 400)
+        // A second server on the same port is refused with exit 2, naming the address.
+        let taken = try runServeBinary(["serve", f.codebookPath, "--port", String(match.1)])
+        #expect(taken.status == 2 && taken.error.contains("the server on 127.0.0.1:\(match.1) failed"), "\(taken.error)")
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+    }
+
+    @Test func exportHTMLWritesTheSite() throws {
+        let f = try BrowserFixture()
+        let out = temporaryPath("site")
+        defer { f.cleanUp(); try? FileManager.default.removeItem(atPath: out) }
+        let run = try runServeBinary(["export-html", f.codebookPath, f.latentPath, "--out", out])
+        #expect(run.status == 0 && run.output.contains("wrote 13 pages"), "\(run.error)")
+        #expect(FileManager.default.fileExists(atPath: out + "/index.html") && FileManager.default.fileExists(atPath: out + "/cache-1-latent-0.html"))
+        let refused = try runServeBinary(["export-html", f.codebookPath, "--out", out, "--max-pages", "0"])
+        #expect(refused.status == 2 && refused.error.contains("--max-pages is 0"))
+    }
+}

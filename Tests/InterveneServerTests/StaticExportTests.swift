@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+@testable import InterveneServer
+
+/// `StaticExport.write`: the same pages as files with relative links, every link resolving.
+@Suite struct StaticExportTests {
+    @Test func writesLinkedPagesForEveryListedCodeAndLatent() throws {
+        let f = try BrowserFixture()
+        let out = temporaryPath("site")
+        defer { f.cleanUp(); try? FileManager.default.removeItem(atPath: out) }
+        let pages = try StaticExport.write(f.caches, to: out)
+        let files = Set(try FileManager.default.contentsOfDirectory(atPath: out))
+        // index + 2 cache pages + 4 + 3 codes + 3 latents.
+        #expect(pages == 13 && files.count == 14 && files.contains(StaticExport.marker))
+        #expect(files.contains("cache-0-codebook-0-code-3.html") && files.contains("cache-1-latent-2.html"))
+        let latent = try String(contentsOfFile: out + "/cache-1-latent-0.html", encoding: .utf8)
+        #expect(latent.contains("id=\"histogram\"") && latent.contains("<td><code>&lt;b&gt;</code></td><td>2</td>"))
+        // Every href of every page names a written file; no page links a server route or a search form.
+        for file in files where file.hasSuffix(".html") {
+            let html = try String(contentsOfFile: out + "/" + file, encoding: .utf8)
+            #expect(!html.contains("href=\"/") && !html.contains("<form"), "\(file)")
+            for part in html.components(separatedBy: "href=\"").dropFirst() {
+                let target = String(part.prefix { $0 != "\"" })
+                #expect(files.contains(target), "\(file) links \(target)")
+            }
+        }
+        // A re-export replaces the site; a folder with other files is refused.
+        #expect(try StaticExport.write(f.caches, to: out, pageLimit: 1) == 1 + 2 + 2 + 1)
+        let other = temporaryPath("other")
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: other + "/notes.txt"))
+        defer { try? FileManager.default.removeItem(atPath: other) }
+        #expect(throws: ServeError.self) { try StaticExport.write(f.caches, to: other) }
+        #expect(try String(contentsOfFile: other + "/notes.txt", encoding: .utf8) == "keep")
+    }
+}
