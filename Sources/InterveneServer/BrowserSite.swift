@@ -34,6 +34,8 @@ public enum LinkStyle: Sendable {
 ///     /cache/I/latent?latent=L                  the same (the "open latent" form)
 ///     /cache/I/latent/L                         a latent: histogram, top contexts, promoted tokens
 ///     /cache/I?sort=&page=                      (latent caches) the latent table, 100 rows a page
+///     /cache/I/latent/L?prompt=                 (with --model and the SAE) the latent on each token of a prompt
+///     /live?prompt=&site=&action=&factor=&cache=&latent=&value=   (with --model) a live intervention
 ///
 /// Anything else is a 404 page; bad input a 400 page naming the field and what is allowed.
 public struct BrowserSite: Sendable {
@@ -42,11 +44,14 @@ public struct BrowserSite: Sendable {
     /// In a static site: code pages per codebook and latent pages per cache that are written
     /// (the most frequent first) and listed on the cache's page.
     public let staticPageLimit: Int
+    /// The model of `intervene serve --model` (nil: the live pages answer 404).
+    public let live: LiveModel?
 
-    public init(caches: [ServedCache], links: LinkStyle = .server, staticPageLimit: Int = 2_000) {
+    public init(caches: [ServedCache], links: LinkStyle = .server, staticPageLimit: Int = 2_000, live: LiveModel? = nil) {
         self.caches = caches
         self.links = links
         self.staticPageLimit = staticPageLimit
+        self.live = live
     }
 
     /// The page for one request; never throws: refusals become 4xx pages.
@@ -67,6 +72,12 @@ public struct BrowserSite: Sendable {
         if s.isEmpty {
             try request.allowOnly([])
             return BrowserPage(status: 200, html: indexPage())
+        }
+        if s == ["live"] {
+            guard let live, links == .server else {
+                throw .notFound("the server was started without a model, so there are no live pages; allowed: `intervene serve CACHE… --model M`")
+            }
+            return BrowserPage(status: 200, html: try LivePages(site: self, live: live).page(request))
         }
         guard s[0] == "cache", s.count >= 2 else { throw notFound(request) }
         let i = try BrowserRequest.index(s[1], field: "cache", in: 0..<caches.count)
@@ -90,8 +101,14 @@ public struct BrowserSite: Sendable {
             }
             if s.count == 4 && s[2] == "latent" {
                 let l = try BrowserRequest.index(s[3], field: "latent", in: 0..<contents.manifest.sae.dSae)
-                try request.allowOnly([])
-                return BrowserPage(status: 200, html: pages.latent(l))
+                guard let live, links == .server, live.autoencoders[i] != nil else {
+                    try request.allowOnly([])
+                    return BrowserPage(status: 200, html: pages.latent(l))
+                }
+                try request.allowOnly(["prompt"])
+                let box = try LivePages(site: self, live: live).latentBox(cache: i, latent: l, siteText: contents.manifest.site,
+                                                                           maximum: contents.statistics.maximum[l], request)
+                return BrowserPage(status: 200, html: pages.latent(l, live: box))
             }
         }
         throw notFound(request)
@@ -126,7 +143,8 @@ public struct BrowserSite: Sendable {
                              HTML.escape(metrics.joined(separator: "; "))])
             }
         }
-        let table = HTML.table([("cache", false), ("kind", false), ("model", false), ("size", false), ("metrics", false)], rows: rows, id: "caches")
-        return HTML.document(title: "Caches", breadcrumbs: [("index", links.index())], body: table)
+        var body = HTML.table([("cache", false), ("kind", false), ("model", false), ("size", false), ("metrics", false)], rows: rows, id: "caches")
+        if let live, links == .server { body += "<p><a href=\"/live\" id=\"live-link\">Live interventions</a> on \(HTML.escape(live.model.modelType)) from \(HTML.escape(live.source))</p>" }
+        return HTML.document(title: "Caches", breadcrumbs: [("index", links.index())], body: body)
     }
 }

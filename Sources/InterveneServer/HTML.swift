@@ -75,7 +75,7 @@ enum HTML {
     .ctx{font-family:ui-monospace,monospace;white-space:pre-wrap;margin:3px 0;padding:3px 6px;background:#fafafa;border-left:3px solid #ddd}
     .tok{border-radius:2px}.hit{background:#f6a04d;font-weight:bold}.also{background:#fbd9b5}
     .meta{color:#777;font-size:12px;margin-right:.8em}
-    form label{margin-right:1em}input[type=text]{width:22em}.bar{fill:#4a7bd0}.bar:hover{fill:#f6a04d}
+    form label{margin-right:1em}input[type=text]{width:22em}input[type=text][size]{width:auto}.bar{fill:#4a7bd0}.bar:hover{fill:#f6a04d}
     """
 
     static let script = """

@@ -67,8 +67,9 @@ struct LatentPages {
 
     /// One latent: statistics, the activation histogram (SVG), the top activating contexts
     /// (the activating token shaded by its activation over the latent's maximum) and the
-    /// tokens its decoder direction promotes and suppresses.
-    func latent(_ l: Int) -> String {
+    /// tokens its decoder direction promotes and suppresses; `live` (the prompt box of a
+    /// server with a model) goes after the statistics.
+    func latent(_ l: Int, live: String = "") -> String {
         let s = contents.statistics
         var body = HTML.facts([
             ("firing", "\(s.firing[l]) of \(s.tokens) tokens (frequency \(HTML.number(s.frequency(of: l), digits: 5)))"),
@@ -77,7 +78,7 @@ struct LatentPages {
         var nav: [String] = []  // a static site writes only the listed latents: no neighbours
         if links == .server && l > 0 { nav.append("<a href=\"\(links.latent(cache, l - 1))\">← latent \(l - 1)</a>") }
         if links == .server && l + 1 < s.latents { nav.append("<a href=\"\(links.latent(cache, l + 1))\">latent \(l + 1) →</a>") }
-        body += "<p>" + nav.joined(separator: " · ") + "</p>"
+        body += "<p>" + nav.joined(separator: " · ") + "</p>" + live
         body += "<h2>Activation histogram</h2>" + HistogramSVG.render(s.histogram(of: l))
         body += "<h2>Top activating contexts</h2><div id=\"contexts\">"
         let top = max(s.maximum[l], .leastNormalMagnitude)

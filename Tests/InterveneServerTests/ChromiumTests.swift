@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdTesting
 import Testing
 @testable import InterveneServer
+import Models
 
 /// The pages in a real headless Chromium: the inline script runs under the page's
 /// Content-Security-Policy, the search, code, latent and error pages render, and a screenshot of
@@ -30,6 +31,45 @@ struct ChromiumTests {
                 let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
                 #expect(size > 1_000, "\(file)")
             }
+        }
+    }
+
+    /// The first token cell of the table with `id` in a page.
+    static func firstToken(_ html: String, table id: String) -> String? {
+        guard let start = html.range(of: "id=\"\(id)\"") else { return nil }
+        let rest = html[start.upperBound...]
+        guard let body = rest.range(of: "<tbody>"), let open = rest[body.upperBound...].range(of: "<code>"),
+              let close = rest[open.upperBound...].range(of: "</code>") else { return nil }
+        return String(rest[open.upperBound..<close.lowerBound])
+    }
+
+    @Test func liveInterventionChangesTheShownTopToken() async throws {
+        let f = try LiveFixture()
+        defer { f.cleanUp() }
+        let shots = ProcessInfo.processInfo.environment["BROWSER_SCREENSHOTS"] ?? temporaryPath("screenshots")
+        try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
+        let prompt = "the quick brown fox"
+        // An action that moves the top next token of the tiny random model.
+        let candidates: [(query: String, site: Site, action: LiveAction)] = [
+            ("site=1%3Ablock_output&action=zero", Site(layer: 1, component: .blockOutput), .zero),
+            ("site=1%3Ablock_output&action=scale&factor=-5", Site(layer: 1, component: .blockOutput), .scale(-5)),
+            ("site=0%3Ablock_output&action=scale&factor=-5", Site(layer: 0, component: .blockOutput), .scale(-5)),
+        ]
+        let ids = f.live.encode(prompt)
+        let chosen = try #require(try candidates.first { c in
+            let r = try f.live.run(prompt: ids, site: c.site, action: c.action)
+            return r.before[0].id != r.after[0].id
+        })
+        let app = BrowserServer.application(site: f.site)
+        try await app.test(.live) { client in
+            let url = "http://127.0.0.1:\(try #require(client.port))/live?prompt=the+quick+brown+fox&" + chosen.query
+            let dom = try await HeadlessChromium.dom(url)
+            let before = try #require(Self.firstToken(dom, table: "before")), after = try #require(Self.firstToken(dom, table: "after"))
+            #expect(before != after, "\(before) vs \(after)")
+            let file = shots + "/live.png"
+            try await HeadlessChromium.screenshot(url, to: file)
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+            #expect(size > 1_000, "\(file)")
         }
     }
 }

@@ -37,6 +37,15 @@ struct ServeProcessTests {
         #expect(port.status == 2 && port.error.contains("--port is 70000"))
     }
 
+    @Test func aModelOtherThanTheCachesIsRefusedAtStartUp() throws {
+        let f = try BrowserFixture(), model = try tinyGPT2Folder()
+        defer { f.cleanUp(); try? FileManager.default.removeItem(atPath: model) }
+        let run = try runServeBinary(["serve", f.latentPath, "--model", model, "--port", "0"])
+        #expect(run.status == 2 && run.error.contains("--model is '\(model)'") && run.error.contains("intervene-fp1:0000000000000002"), "\(run.error)")
+        let missing = try runServeBinary(["serve", f.latentPath, "--model", model + "-missing", "--port", "0"])
+        #expect(missing.status == 2, "\(missing.error)")
+    }
+
     @Test func servePrintsItsURLAnswersAndStopsOnSIGTERM() async throws {
         let f = try BrowserFixture()
         defer { f.cleanUp() }
