@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Testing
+@testable import Features
 
 /// The `intervene` binary of this build (built with the tests by `swift build --build-tests`).
 let serveBinary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -44,6 +45,46 @@ struct ServeProcessTests {
         #expect(run.status == 2 && run.error.contains("--model is '\(model)'") && run.error.contains("intervene-fp1:0000000000000002"), "\(run.error)")
         let missing = try runServeBinary(["serve", f.latentPath, "--model", model + "-missing", "--port", "0"])
         #expect(missing.status == 2, "\(missing.error)")
+    }
+
+    @Test func serveWithAModelAnswersTheLivePages() async throws {
+        let model = try tinyGPT2Folder(), sae = temporaryPath("sae"), cache = temporaryPath("live-latents"), corpus = temporaryPath("corpus")
+        defer { for p in [model, sae, cache, corpus] { try? FileManager.default.removeItem(atPath: p) } }
+        try SAELensFormat.save(try SparseAutoencoder(width: 16, latents: 8, activation: .relu, seed: 1), to: sae)
+        try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 20).write(toFile: corpus, atomically: true, encoding: .utf8)
+        let written = try runServeBinary(["sae", "latents", "--model", model, "--site", "0:block_output", "--sae", sae, "--corpus", corpus,
+                                          "--out", cache, "--window", "16", "--json"])
+        #expect(written.status == 0, "\(written.error)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: serveBinary)
+        process.arguments = ["serve", cache, "--model", model, "--port", "0"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        let firstLine: String = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var bytes = Data()
+                while !bytes.contains(UInt8(ascii: "\n")) {
+                    let chunk = out.fileHandleForReading.availableData
+                    if chunk.isEmpty { break }
+                    bytes.append(chunk)
+                }
+                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
+            }
+        }
+        let match = try #require(firstLine.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\//), "printed: \(firstLine)")
+        #expect(firstLine.contains("live interventions at /live"))
+        let base = "http://127.0.0.1:\(match.1)"
+        let (boxData, box) = try await URLSession.shared.data(from: URL(string: base + "/cache/0/latent/0?prompt=the+lazy+dog")!)
+        #expect((box as? HTTPURLResponse)?.statusCode == 200 && String(decoding: boxData, as: UTF8.self).contains("id=\"prompt-activations\""))
+        let (liveData, live) = try await URLSession.shared.data(from: URL(string: base + "/live?prompt=the+fox&action=latent-set&cache=0&latent=1&value=20")!)
+        #expect((live as? HTTPURLResponse)?.statusCode == 200 && String(decoding: liveData, as: UTF8.self).contains("id=\"after\""))
+        let (_, bad) = try await URLSession.shared.data(from: URL(string: base + "/live?prompt=x&site=7:block_output")!)
+        #expect((bad as? HTTPURLResponse)?.statusCode == 400)
+        process.terminate()
+        process.waitUntilExit()
     }
 
     @Test func servePrintsItsURLAnswersAndStopsOnSIGTERM() async throws {
