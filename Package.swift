@@ -60,16 +60,18 @@ let package = Package(
                           path: "Tutorials/08-SparseAutoencoders", exclude: ["README.md"]),
         .executableTarget(name: "09-Attribution", dependencies: ["CausalAbstraction", "Features", "Intervene", "Models", "Tensors"],
                           path: "Tutorials/09-Attribution", exclude: ["README.md"]),
+        // The `intervene` binary run as a process, shared by the command-line tests.
+        .target(name: "InterveneTestSupport", path: "Tests/Support"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors"]),
         .testTarget(name: "InterveneTests", dependencies: ["Intervene", "Models", "Tensors"]),
         .testTarget(name: "CausalAbstractionTests", dependencies: ["CausalAbstraction", "Intervene", "Models", "Tensors"]),
-        .testTarget(name: "FeaturesTests", dependencies: ["Features", "Intervene", "Models", "Tensors"]),
+        .testTarget(name: "FeaturesTests", dependencies: ["InterveneTestSupport", "Features", "Intervene", "Models", "Tensors"]),
         .testTarget(name: "GoldenTests", dependencies: ["Features", "Intervene", "Models", "Tensors"]),
         // The `intervene` command in-process (parse + run), on tiny model folders.
-        .testTarget(name: "InterveneCLITests", dependencies: ["InterveneCLI", "Features", "Intervene", "Models", "Tensors"]),
+        .testTarget(name: "InterveneCLITests", dependencies: ["InterveneTestSupport", "InterveneCLI", "Features", "Intervene", "Models", "Tensors"]),
         .testTarget(name: "InterveneServerTests", dependencies: [
-            "InterveneServer", "Features", "Intervene", "Models", "Tensors",
+            "InterveneTestSupport", "InterveneServer", "Features", "Intervene", "Models", "Tensors",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

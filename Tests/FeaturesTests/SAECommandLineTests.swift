@@ -1,27 +1,9 @@
 import Foundation
+import InterveneTestSupport
 import Testing
 import Features
 import Models
 import Tensors
-
-/// The `intervene` binary of this build (built with the tests by `swift build --build-tests`).
-let interveneBinary = repositoryRoot + "/.build/debug/intervene"
-
-/// Runs `intervene` with `arguments`; returns the exit status (a signal counts as 1000 + signal),
-/// standard output and standard error.
-func runIntervene(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: interveneBinary)
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let output = out.fileHandleForReading.readDataToEndOfFile(), error = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let status = process.terminationReason == .uncaughtSignal ? 1000 + process.terminationStatus : process.terminationStatus
-    return (status, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
-}
 
 /// `intervene sae train` and `sae eval` end to end on a tiny GPT-2 folder (random weights, the
 /// 700-token BPE fixture tokenizer), and every bad argument a typed error with exit code 2.

@@ -1,30 +1,10 @@
 import ArgumentParser
 import CausalAbstraction
 import Foundation
+import InterveneTestSupport
 import Testing
 @testable import InterveneCLI
 import Models
-
-/// The `intervene` binary `swift build` leaves beside the tests.
-private let binary: String = {
-    var root = URL(fileURLWithPath: #filePath)
-    for _ in 0..<3 { root.deleteLastPathComponent() }
-    return root.path + "/.build/debug/intervene"
-}()
-
-/// Runs the binary with `arguments`: exit status, standard output and standard error.
-private func runBinary(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let output = out.fileHandleForReading.readDataToEndOfFile(), error = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
-}
 
 /// `intervene trace` and `intervene patch` on a tiny GPT-2 with the golden tokenizer.
 @Suite struct TraceCommandTests {
@@ -105,23 +85,23 @@ private func runBinary(_ arguments: [String]) throws -> (status: Int32, output: 
     }
 
     /// The binary end to end: exit 0 with the summary and files, exit 2 for bad input.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs the intervene binary (swift build)"))
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: interveneBinary), "needs the intervene binary (swift build)"))
     func binaryRunsAndRefuses() throws {
         let folder = try tinyModelFolder(), out = temporaryPath("binary")
         defer { for p in [folder, out] { try? FileManager.default.removeItem(atPath: p) } }
-        let good = try runBinary(["trace", "--model", folder, "--prompt", prompt, "--subject", "Spain", "--answer", " is", "--samples", "2",
+        let good = try runIntervene(["trace", "--model", folder, "--prompt", prompt, "--subject", "Spain", "--answer", " is", "--samples", "2",
                                   "--window", "2", "--out", out])
         #expect(good.status == 0, "\(good.error)")
         #expect(good.output.contains("p(\" is\"): clean") && good.output.contains("mlp_output (window 2)"))
         #expect(FileManager.default.fileExists(atPath: out + "/trace.json") && FileManager.default.fileExists(atPath: out + "/mlp_output_w2.svg"))
-        let patched = try runBinary(["patch", "--model", folder, "--clean", prompt, "--corrupted", "The capital of Spain of", "--target", " is",
+        let patched = try runIntervene(["patch", "--model", folder, "--clean", prompt, "--corrupted", "The capital of Spain of", "--target", " is",
                                      "--out", out])
         #expect(patched.status == 0 && patched.output.contains("prompts differ at positions"), "\(patched.error)")
         for bad in [["trace", "--model", folder, "--prompt", prompt, "--subject", "Madrid", "--answer", " is", "--out", out],
                     ["trace", "--model", folder, "--prompt", prompt, "--subject", "Spain", "--answer", " Madrid", "--out", out],
                     ["trace", "--model", folder, "--prompt", prompt, "--subject", "Spain", "--answer", " is", "--component", "bogus", "--out", out],
                     ["patch", "--model", folder, "--clean", prompt, "--corrupted", "Spain", "--target", " is", "--out", out]] {
-            let run = try runBinary(bad)
+            let run = try runIntervene(bad)
             #expect(run.status == 2 && run.error.contains("error:"), "\(bad): \(run.status) \(run.error)")
         }
     }

@@ -1,49 +1,32 @@
 import Foundation
+import InterveneTestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 import Testing
 @testable import Features
 
-/// The `intervene` binary of this build (built with the tests by `swift build --build-tests`).
-let serveBinary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent(".build/debug/intervene").path
-
-/// Runs `intervene` to completion: exit status, standard output, standard error.
-func runServeBinary(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: serveBinary)
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let output = out.fileHandleForReading.readDataToEndOfFile(), error = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
-}
-
 /// `intervene serve` and `intervene export-html` as processes.
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: serveBinary), "needs the intervene binary (swift build)"))
+@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: interveneBinary), "needs the intervene binary (swift build)"))
 struct ServeProcessTests {
     @Test func foldersThatAreNotCachesAreRefusedAtStartUp() throws {
         let missing = temporaryPath("missing"), f = try BrowserFixture()
         defer { f.cleanUp() }
-        let run = try runServeBinary(["serve", f.codebookPath, missing, "--port", "0"])
+        let run = try runIntervene(["serve", f.codebookPath, missing, "--port", "0"])
         #expect(run.status == 2 && run.error.contains("cache folder '\(missing)' does not exist"))
         let notCache = NSTemporaryDirectory()
-        let other = try runServeBinary(["serve", notCache, "--port", "0"])
+        let other = try runIntervene(["serve", notCache, "--port", "0"])
         #expect(other.status == 2 && other.error.contains("folder '\(notCache)' is not a cache folder"))
-        let port = try runServeBinary(["serve", f.codebookPath, "--port", "70000"])
+        let port = try runIntervene(["serve", f.codebookPath, "--port", "70000"])
         #expect(port.status == 2 && port.error.contains("--port is 70000"))
     }
 
     @Test func aModelOtherThanTheCachesIsRefusedAtStartUp() throws {
         let f = try BrowserFixture(), model = try tinyGPT2Folder()
         defer { f.cleanUp(); try? FileManager.default.removeItem(atPath: model) }
-        let run = try runServeBinary(["serve", f.latentPath, "--model", model, "--port", "0"])
+        let run = try runIntervene(["serve", f.latentPath, "--model", model, "--port", "0"])
         #expect(run.status == 2 && run.error.contains("--model is '\(model)'") && run.error.contains("intervene-fp1:0000000000000002"), "\(run.error)")
-        let missing = try runServeBinary(["serve", f.latentPath, "--model", model + "-missing", "--port", "0"])
+        let missing = try runIntervene(["serve", f.latentPath, "--model", model + "-missing", "--port", "0"])
         #expect(missing.status == 2, "\(missing.error)")
     }
 
@@ -52,11 +35,11 @@ struct ServeProcessTests {
         defer { for p in [model, sae, cache, corpus] { try? FileManager.default.removeItem(atPath: p) } }
         try SAELensFormat.save(try SparseAutoencoder(width: 16, latents: 8, activation: .relu, seed: 1), to: sae)
         try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 20).write(toFile: corpus, atomically: true, encoding: .utf8)
-        let written = try runServeBinary(["sae", "latents", "--model", model, "--site", "0:block_output", "--sae", sae, "--corpus", corpus,
+        let written = try runIntervene(["sae", "latents", "--model", model, "--site", "0:block_output", "--sae", sae, "--corpus", corpus,
                                           "--out", cache, "--window", "16", "--json"])
         #expect(written.status == 0, "\(written.error)")
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: serveBinary)
+        process.executableURL = URL(fileURLWithPath: interveneBinary)
         process.arguments = ["serve", cache, "--model", model, "--port", "0"]
         let out = Pipe()
         process.standardOutput = out
@@ -91,7 +74,7 @@ struct ServeProcessTests {
         let f = try BrowserFixture()
         defer { f.cleanUp() }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: serveBinary)
+        process.executableURL = URL(fileURLWithPath: interveneBinary)
         process.arguments = ["serve", f.codebookPath, f.latentPath, "--port", "0"]
         let out = Pipe()
         process.standardOutput = out
@@ -117,7 +100,7 @@ struct ServeProcessTests {
         let (_, bad) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(match.1)/cache/0/search?regex=%5B")!)
         #expect((bad as? HTTPURLResponse)?.statusCode == 400)
         // A second server on the same port is refused with exit 2, naming the address.
-        let taken = try runServeBinary(["serve", f.codebookPath, "--port", String(match.1)])
+        let taken = try runIntervene(["serve", f.codebookPath, "--port", String(match.1)])
         #expect(taken.status == 2 && taken.error.contains("the server on 127.0.0.1:\(match.1) failed"), "\(taken.error)")
         process.terminate()
         process.waitUntilExit()
@@ -128,10 +111,10 @@ struct ServeProcessTests {
         let f = try BrowserFixture()
         let out = temporaryPath("site")
         defer { f.cleanUp(); try? FileManager.default.removeItem(atPath: out) }
-        let run = try runServeBinary(["export-html", f.codebookPath, f.latentPath, "--out", out])
+        let run = try runIntervene(["export-html", f.codebookPath, f.latentPath, "--out", out])
         #expect(run.status == 0 && run.output.contains("wrote 13 pages"), "\(run.error)")
         #expect(FileManager.default.fileExists(atPath: out + "/index.html") && FileManager.default.fileExists(atPath: out + "/cache-1-latent-0.html"))
-        let refused = try runServeBinary(["export-html", f.codebookPath, "--out", out, "--max-pages", "0"])
+        let refused = try runIntervene(["export-html", f.codebookPath, "--out", out, "--max-pages", "0"])
         #expect(refused.status == 2 && refused.error.contains("--max-pages is 0"))
     }
 }
