@@ -5,7 +5,7 @@ import Tensors
 /// and prints one JSON object. Build with `-c release`.
 let usage = """
 usage: intervene-bench WORKLOAD [--reps N]
-workloads: engine, gpt2_forward, mlp_das_epoch, boundless_step, import, gguf_load (GGUF_FILE=…), codebook_train,
+workloads: engine, gpt2_forward, generation, mlp_das_epoch, boundless_step, import, gguf_load (GGUF_FILE=…), codebook_train,
            sae_gemms (SAE_SHAPE=B,d,L), serve_load (SERVE_TOKENS, SERVE_REQUESTS, SERVE_CLIENTS; needs the intervene binary)
 """
 
@@ -28,6 +28,7 @@ do {
     switch arguments[0] {
     case "engine": emit(try EngineBenchmark.run(reps: reps))
     case "gpt2_forward": emit(try GPT2ForwardBenchmark.run(reps: reps))
+    case "generation": emit(try GenerationBenchmark.run(reps: reps))
     case "mlp_das_epoch": emit(try TrainingBenchmarks.mlpDASEpoch(reps: reps))
     case "boundless_step": emit(try TrainingBenchmarks.boundlessStep(reps: reps))
     case "import": emit(try TrainingBenchmarks.importTime(reps: reps))
