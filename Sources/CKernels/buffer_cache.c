@@ -3,24 +3,58 @@
 // Forward passes allocate the same activation sizes again and again. Handing a freed buffer of
 // the same size back avoids malloc's bookkeeping and, for large buffers, the page faults and
 // zero-filling of fresh pages from the kernel. The cache holds at most IK_CACHE_SLOTS buffers and
-// `capacity` bytes; beyond that buffers go back to the system. A small per-thread cache of recent
-// buffers sits in front of the shared one, so the common allocate-free-allocate pattern of one
-// thread takes no lock.
+// `capacity` bytes (128 MiB unless INTERVENE_BUFFER_CACHE_MIB says otherwise, or
+// `ik_buffer_set_capacity`); beyond that the oldest buffers go back to the system. A small
+// per-thread cache of recent buffers sits in front of the shared one, so the common
+// allocate-free-allocate pattern of one thread takes no lock.
+//
+// Buffers of IK_MAP_MIN bytes or more are mapped pages of their own (mmap/munmap), so a buffer
+// the cache lets go of really leaves the process: malloc would keep mid-sized frees in its heap
+// and the resident set would not shrink after a purge.
 #include "CKernels.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define IK_CACHE_SLOTS 256
+#define IK_MAP_MIN ((size_t)1 << 20)
+#define IK_DEFAULT_CAPACITY ((size_t)128 << 20)
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static size_t slot_size[IK_CACHE_SLOTS];
 static void *slot_pointer[IK_CACHE_SLOTS];
 static int slot_count = 0;
 static size_t idle_bytes = 0;
-static size_t capacity_bytes = (size_t)2 << 30;
+static size_t capacity_bytes = IK_DEFAULT_CAPACITY;
+static pthread_once_t capacity_once = PTHREAD_ONCE_INIT;
+
+// Reads INTERVENE_BUFFER_CACHE_MIB (a whole number of MiB, 0 disables the cache) once.
+static void ik_read_capacity(void) {
+    const char *text = getenv("INTERVENE_BUFFER_CACHE_MIB");
+    if (text == NULL || *text == 0) return;
+    char *end = NULL;
+    unsigned long long mib = strtoull(text, &end, 10);
+    if (end != NULL && *end == 0 && mib <= ((size_t)1 << 20)) capacity_bytes = (size_t)mib << 20;
+}
 
 static void ik_buffer_release_shared(void *pointer, size_t bytes);
+
+// A fresh buffer from the system: mapped pages for large ones, malloc's heap for the rest.
+static void *ik_system_allocate(size_t bytes) {
+    if (bytes >= IK_MAP_MIN) {
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return p == MAP_FAILED ? NULL : p;
+    }
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes < 64 ? 64 : bytes) != 0) return NULL;
+    return p;
+}
+
+static void ik_system_free(void *pointer, size_t bytes) {
+    if (bytes >= IK_MAP_MIN) munmap(pointer, bytes);
+    else free(pointer);
+}
 
 // Removes slot i, keeping the others in age order. Caller holds cache_lock.
 static void remove_slot(int i) {
@@ -67,9 +101,7 @@ void *ik_buffer_allocate(size_t bytes) {
         }
     }
     pthread_mutex_unlock(&cache_lock);
-    void *p = NULL;
-    if (posix_memalign(&p, 64, bytes < 64 ? 64 : bytes) != 0) return NULL;
-    return p;
+    return ik_system_allocate(bytes);
 }
 
 void ik_buffer_release(void *pointer, size_t bytes) {
@@ -96,14 +128,17 @@ void ik_buffer_release(void *pointer, size_t bytes) {
 }
 
 static void ik_buffer_release_shared(void *pointer, size_t bytes) {
+    pthread_once(&capacity_once, ik_read_capacity);
     if (bytes > capacity_bytes) {
-        free(pointer);
+        ik_system_free(pointer, bytes);
         return;
     }
     void *evicted[IK_CACHE_SLOTS];
+    size_t evictedSize[IK_CACHE_SLOTS];
     int evictedCount = 0;
     pthread_mutex_lock(&cache_lock);
     while (slot_count > 0 && (slot_count == IK_CACHE_SLOTS || idle_bytes + bytes > capacity_bytes)) {
+        evictedSize[evictedCount] = slot_size[0];
         evicted[evictedCount++] = slot_pointer[0];
         idle_bytes -= slot_size[0];
         remove_slot(0);
@@ -113,13 +148,13 @@ static void ik_buffer_release_shared(void *pointer, size_t bytes) {
     slot_count++;
     idle_bytes += bytes;
     pthread_mutex_unlock(&cache_lock);
-    for (int i = 0; i < evictedCount; i++) free(evicted[i]);
+    for (int i = 0; i < evictedCount; i++) ik_system_free(evicted[i], evictedSize[i]);
 }
 
 void ik_buffer_purge(void) {
     ik_flush_local(NULL);
     pthread_mutex_lock(&cache_lock);
-    for (int i = 0; i < slot_count; i++) free(slot_pointer[i]);
+    for (int i = 0; i < slot_count; i++) ik_system_free(slot_pointer[i], slot_size[i]);
     slot_count = 0;
     idle_bytes = 0;
     pthread_mutex_unlock(&cache_lock);
@@ -142,7 +177,26 @@ int ik_buffer_holds(size_t bytes) {
 }
 
 void ik_buffer_set_capacity(size_t bytes) {
+    pthread_once(&capacity_once, ik_read_capacity);
+    void *evicted[IK_CACHE_SLOTS];
+    size_t evictedSize[IK_CACHE_SLOTS];
+    int evictedCount = 0;
     pthread_mutex_lock(&cache_lock);
     capacity_bytes = bytes;
+    while (slot_count > 0 && idle_bytes > capacity_bytes) {
+        evictedSize[evictedCount] = slot_size[0];
+        evicted[evictedCount++] = slot_pointer[0];
+        idle_bytes -= slot_size[0];
+        remove_slot(0);
+    }
     pthread_mutex_unlock(&cache_lock);
+    for (int i = 0; i < evictedCount; i++) ik_system_free(evicted[i], evictedSize[i]);
+}
+
+size_t ik_buffer_capacity(void) {
+    pthread_once(&capacity_once, ik_read_capacity);
+    pthread_mutex_lock(&cache_lock);
+    size_t b = capacity_bytes;
+    pthread_mutex_unlock(&cache_lock);
+    return b;
 }

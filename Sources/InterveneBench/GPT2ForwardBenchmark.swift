@@ -10,6 +10,7 @@ enum GPT2ForwardBenchmark {
     static func run(reps: Int) throws -> [String: Any] {
         let model = try GPT2Family.model(GPT2Family.small)
         model.initializeRandomly(seed: 0)
+        var memory: [String: Double] = ["after_init": rounded(Timing.currentRSSMiB(), 1), "peak_after_init": rounded(Timing.peakRSSMiB(), 1)]
         let batch = 8, length = 64
         var g = RandomGenerator(seed: 1)
         let base = IndexTensor(shape: [batch, length], values: (0..<(batch * length)).map { _ in g.nextInt(below: 50257) })
@@ -19,16 +20,17 @@ enum GPT2ForwardBenchmark {
         let locations = UnitLocations.position(10, batchSize: batch)
         let allBlocks = (0..<12).map { Site(layer: $0, component: .blockOutput) }
 
-        // Check the numbers before timing.
+        // Check the numbers before timing, holding at most one set of full logits at a time (the
+        // peak resident set is part of what this workload reports).
         try Tensor.withoutGradients {
-            let plain = try model(.tokens(base)).logits
-            guard plain.scalars.allSatisfy(\.isFinite), plain.shape == [batch, length, 50257] else {
-                throw BenchmarkFailure(description: "gpt2 logits are not finite")
-            }
-            let same = try intervenable.forward(base: .tokens(base), sources: [.tokens(base)], unitLocations: locations).intervened.logits
-            guard (same - plain).abs().maxValue() == 0 else { throw BenchmarkFailure(description: "self-interchange changed the logits") }
+            try checkFiniteLogits(model, base, shape: [batch, length, 50257])
+            var lastOnly = ForwardOptions()
+            lastOnly.logitsForLastPositionOnly = true
+            let plainLast = try model.forward(.tokens(base), options: lastOnly).output
+            let same = try intervenable.forward(base: .tokens(base), sources: [.tokens(base)], unitLocations: locations, options: lastOnly).intervened.logits
+            guard maxAbsDifference(same, plainLast) == 0 else { throw BenchmarkFailure(description: "self-interchange changed the logits") }
             let (output, cache) = try model.runWithCache(.tokens(base), sites: allBlocks, options: ForwardOptions(outputHiddenStates: true))
-            guard (cache[allBlocks[3]]! - output.hiddenStates[4]).abs().maxValue() == 0 else {
+            guard maxAbsDifference(cache[allBlocks[3]]!, output.hiddenStates[4]) == 0 else {
                 throw BenchmarkFailure(description: "cached block output differs from the hidden state")
             }
         }
@@ -39,6 +41,9 @@ enum GPT2ForwardBenchmark {
                 { _ = try model.runWithCache(.tokens(base), sites: allBlocks) },
             ])
         }
+        memory["after_passes"] = rounded(Timing.currentRSSMiB(), 1)
+        memory["idle_cache_after_passes"] = rounded(Double(BufferCache.idleBytes) / 1_048_576, 1)
+        memory["peak_after_passes"] = rounded(Timing.peakRSSMiB(), 1)
         let plainMs = times[0], intervenedMs = times[1], cacheMs = times[2]
         // KV-cache greedy generation: one prompt of 16 tokens, 64 new tokens.
         let prompt = IndexTensor(shape: [1, 16], values: Array(base.values.prefix(16)))
@@ -57,9 +62,29 @@ enum GPT2ForwardBenchmark {
             "run_with_cache_overhead_pct": rounded(100 * (cacheMs / plainMs - 1), 2),
             "generation_new_tokens": newTokens, "generation_ms": rounded(generationMs, 1),
             "generation_tokens_per_s": rounded(Double(newTokens) / (generationMs / 1000), 1),
-            "peak_rss_mib": rounded(Timing.peakRSSMiB(), 1),
+            "peak_rss_mib": rounded(Timing.peakRSSMiB(), 1), "memory_mib": memory,
             "method": "medians of round-robin rounds (plain, intervened, run-with-cache) after 2 warm-up rounds; no gradients",
         ]
+    }
+
+    /// Throws unless a plain forward's logits have `shape` and are all finite.
+    static func checkFiniteLogits(_ model: DecoderModel, _ tokens: IndexTensor, shape: [Int]) throws {
+        let logits = try model(.tokens(tokens)).logits
+        guard logits.shape == shape, logits.withUnsafeElements({ $0.allSatisfy(\.isFinite) }) else {
+            throw BenchmarkFailure(description: "gpt2 logits are not finite or not of shape \(shape)")
+        }
+    }
+
+    /// max |a − b| over two tensors of one shape, without temporaries (∞ for other shapes).
+    static func maxAbsDifference(_ a: Tensor, _ b: Tensor) -> Float {
+        guard a.shape == b.shape else { return .infinity }
+        return a.withUnsafeElements { x in
+            b.withUnsafeElements { y in
+                var worst: Float = 0
+                for i in x.indices { worst = Swift.max(worst, Swift.abs(x[i] - y[i])) }
+                return worst
+            }
+        }
     }
 
     static func timedInterleaved(reps: Int, _ variants: [() throws -> Void]) throws -> [Double] {

@@ -37,6 +37,14 @@ enum Timing {
     }
 
     /// Peak resident set size of this process in MiB.
+    /// The resident set now (VmRSS from /proc/self/statm), in MiB; 0 where unreadable.
+    static func currentRSSMiB() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Double(fields[1]) else { return 0 }
+        return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
+    }
+
     static func peakRSSMiB() -> Double {
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)

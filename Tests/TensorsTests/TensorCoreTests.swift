@@ -184,4 +184,33 @@ func Foundation_exp(_ x: Float) -> Float { Float(Foundation.exp(Double(x))) }
         BufferCache.purge()
         #expect(!BufferCache.holds(bytes: bytes))
     }
+
+    /// The cache keeps at most its capacity idle (128 MiB by default), a lower capacity evicts
+    /// at once, and a purged large buffer leaves the process (its pages are its own).
+    @Test func idleBytesStayWithinTheCapacityAndPurgesShrinkTheProcess() {
+        if ProcessInfo.processInfo.environment["INTERVENE_BUFFER_CACHE_MIB"] == nil {
+            #expect(BufferCache.capacity == 128 << 20)
+        }
+        let saved = BufferCache.capacity
+        defer { BufferCache.setCapacity(bytes: saved) }
+        let shape = [1009, 16_411]  // 66.2 MB, a size no other test allocates
+        let bytes = shape[0] * shape[1] * MemoryLayout<Float>.stride
+        do { _ = Tensor.ones(shape) }
+        #expect(BufferCache.holds(bytes: bytes))
+        #expect(BufferCache.idleBytes <= BufferCache.capacity)
+        let before = residentMiB()
+        BufferCache.setCapacity(bytes: 32 << 20)  // below the buffer: evicted now
+        #expect(!BufferCache.holds(bytes: bytes))
+        #expect(BufferCache.idleBytes <= 32 << 20)
+        let after = residentMiB()
+        #expect(before - after > 50, "resident set \(before) → \(after) MiB")
+        // Above the capacity a freed buffer is not kept at all.
+        do { _ = Tensor.ones(shape) }
+        #expect(!BufferCache.holds(bytes: bytes))
+    }
+
+    func residentMiB() -> Double {
+        let fields = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8))?.split(separator: " ") ?? []
+        return fields.count > 1 ? (Double(fields[1]) ?? 0) * 4096 / 1_048_576 : 0
+    }
 }

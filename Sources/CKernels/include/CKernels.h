@@ -122,6 +122,9 @@ size_t ik_buffer_idle_bytes(void);
 /// Sets the most bytes the cache keeps idle (default 2 GiB).
 void ik_buffer_set_capacity(size_t bytes);
 
+/// The most bytes kept idle (128 MiB unless INTERVENE_BUFFER_CACHE_MIB or a set_capacity call says otherwise).
+size_t ik_buffer_capacity(void);
+
 /// 1 when an idle buffer of exactly `bytes` is cached (in the shared cache or this thread's).
 int ik_buffer_holds(size_t bytes);
 

@@ -95,13 +95,16 @@ extension HookableModel {
     /// zeros), reproducibly from `seed` — for benchmarks and tests that need no trained weights.
     public func initializeRandomly(seed: UInt64, std: Float = 0.02) {
         var g = RandomGenerator(seed: seed)
+        // In place: a model's weights are written where they live, never held twice.
         visitParameters { key, p in
             if key.hasSuffix("bias") {
-                p.assign(Tensor.zeros(p.shape))
+                p.update { values in values.update(repeating: 0) }
             } else if p.shape.count == 1 {
-                p.assign(Tensor.ones(p.shape))
+                p.update { values in values.update(repeating: 1) }
             } else {
-                p.assign(Tensor.randomNormal(p.shape, std: std, using: &g))
+                p.update { values in
+                    for i in values.indices { values[i] = 0 + std * g.nextNormal() }  // as Tensor.randomNormal(mean: 0)
+                }
             }
         }
     }

@@ -41,6 +41,9 @@ public final class TensorStorage: @unchecked Sendable {
 
 /// Recycles freed tensor buffers by exact size (up to 256 buffers and a byte capacity, the
 /// oldest evicted first), so that repeated forward passes reuse memory without page faults.
+/// The capacity is 128 MiB unless the environment variable `INTERVENE_BUFFER_CACHE_MIB` (whole
+/// MiB; 0 turns the cache off) or `setCapacity` says otherwise; buffers of 1 MiB or more are
+/// pages of their own, so whatever the cache lets go of (eviction, `purge`) leaves the process.
 public enum BufferCache {
     /// Returns every idle buffer to the system.
     public static func purge() { ik_buffer_purge() }
@@ -51,6 +54,9 @@ public enum BufferCache {
     /// Whether an idle buffer of exactly `bytes` is cached for this thread to reuse.
     public static func holds(bytes: Int) -> Bool { ik_buffer_holds(bytes) != 0 }
 
-    /// Sets the most bytes kept idle (default 2 GiB).
+    /// Sets the most bytes kept idle, evicting the oldest idle buffers beyond it.
     public static func setCapacity(bytes: Int) { ik_buffer_set_capacity(Swift.max(bytes, 0)) }
+
+    /// The most bytes kept idle.
+    public static var capacity: Int { Int(ik_buffer_capacity()) }
 }
