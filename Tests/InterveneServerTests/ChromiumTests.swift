@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdTesting
 import Testing
+@testable import Features
 @testable import InterveneServer
 import Models
 
@@ -31,6 +32,37 @@ struct ChromiumTests {
                 let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
                 #expect(size > 1_000, "\(file)")
             }
+        }
+    }
+
+    /// The issue's must-show: code search over the codebook tutorial's TokFSM cache (the quick
+    /// mode's `--cache DIR --cache-sequences 24`, Tests/Fixtures/tokfsm-codebook-cache) returns
+    /// state 6's codes — ` 0(6)` picks the last digit of "06" — with the precision and recall
+    /// `CodeSearch.search` gives on the same cache.
+    @Test func codeSearchShowsTheTokFSMStateCodesWithTheirPrecision() async throws {
+        let path = serverRepositoryRoot + "/Tests/Fixtures/tokfsm-codebook-cache"
+        let cache = try ServedCache.load(path)
+        guard case .codebook(_, _, let codes, _) = cache else { Issue.record("not a codebook cache"); return }
+        let expected = try CodeSearch.search(codes, pattern: " 0(6)", options: CodeSearchOptions(sort: .precision, limit: 50))
+        let best = try #require(expected.matches.first)
+        #expect(best.codebook == "L0.mlp" && best.precision == 1 && best.recall == 1, "\(best)")  // a perfect state code
+        let shots = ProcessInfo.processInfo.environment["BROWSER_SCREENSHOTS"] ?? temporaryPath("screenshots")
+        try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
+        let app = BrowserServer.application(site: BrowserSite(caches: [cache]))
+        try await app.test(.live) { client in
+            let url = "http://127.0.0.1:\(try #require(client.port))/cache/0/search?regex=+0%286%29&sort=precision&limit=50"
+            let dom = try await HeadlessChromium.dom(url)
+            #expect(dom.contains("The pattern matches <b>\(expected.matchedTokens)</b> of 600 tokens; \(expected.matches.count) codes shown."), "\(dom.suffix(2000))")
+            for m in expected.matches {
+                let b = try #require(codes.codebooks.firstIndex { $0.name == m.codebook })
+                let row = "<td>\(m.codebook)</td><td><a href=\"/cache/0/codebook/\(b)/code/\(m.code)\">\(m.code)</a></td><td>\(HTML.number(m.precision))</td>"
+                    + "<td>\(HTML.number(m.recall))</td><td>\(m.activations)</td><td>\(m.matchedActivations)</td>"
+                #expect(dom.contains(row), "\(row)")
+            }
+            let file = shots + "/tokfsm-search.png"
+            try await HeadlessChromium.screenshot(url, to: file)
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+            #expect(size > 1_000, "\(file)")
         }
     }
 

@@ -3,6 +3,7 @@ import InterveneTestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Models
 import Testing
 @testable import Features
 
@@ -66,6 +67,62 @@ struct ServeProcessTests {
         #expect((live as? HTTPURLResponse)?.statusCode == 200 && String(decoding: liveData, as: UTF8.self).contains("id=\"after\""))
         let (_, bad) = try await URLSession.shared.data(from: URL(string: base + "/live?prompt=x&site=7:block_output")!)
         #expect((bad as? HTTPURLResponse)?.statusCode == 400)
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// The first line `process` prints on standard output.
+    func firstLine(of out: Pipe) async -> String {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var bytes = Data()
+                while !bytes.contains(UInt8(ascii: "\n")) {
+                    let chunk = out.fileHandleForReading.availableData
+                    if chunk.isEmpty { break }
+                    bytes.append(chunk)
+                }
+                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
+            }
+        }
+    }
+
+    @Test func serveWithACodebookCacheForcesCodesLiveAndRefusesOtherBundles() async throws {
+        let f = try CodebookLiveFixture()
+        let prompts = temporaryPath("prompts"), cache = temporaryPath("cli-codes"), eight = temporaryPath("bundle-8"), foreign = temporaryPath("bundle-foreign")
+        defer { f.cleanUp(); for p in [prompts, cache, eight, foreign] { try? FileManager.default.removeItem(atPath: p) } }
+        try "the quick brown fox\na lazy dog sleeps\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        let written = try runIntervene(["codebook", "cache", "--model", f.folder, "--codebooks", f.bundle, "--prompts", prompts, "--out", cache, "--json"])
+        #expect(written.status == 0, "\(written.error)")
+        // A bundle with other codebooks, and one made for another model, are refused at start-up.
+        guard let decoder = try ModelLoader.load(named: f.folder).model as? DecoderModel else { Issue.record("not a decoder"); return }
+        try CodebookBundle.save(try CodebookModel(model: decoder, specs: [CodebookSpec(placement: .mlp, codeCount: 8, k: 2)]), to: eight, modelSource: f.folder)
+        let other = try GPT2Family.model(GPT2Family.config(vocabularySize: 700, positions: 64, width: 16, layers: 2, heads: 2))
+        other.initializeRandomly(seed: 9, std: 0.2)
+        try CodebookBundle.save(try CodebookModel(model: other, specs: [CodebookSpec(placement: .mlp, codeCount: 16, k: 2)]), to: foreign, modelSource: "other")
+        let mismatch = try runIntervene(["serve", cache, "--model", f.folder, "--codebooks", eight, "--port", "0"])
+        #expect(mismatch.status == 2 && mismatch.error.contains("--codebooks is '\(eight)' (codebook 'L0.mlp': 8 codes, k = 2)")
+                && mismatch.error.contains("codebooks[0] 'L0.mlp': 16 codes, k = 2"), "\(mismatch.error)")
+        let made = try runIntervene(["serve", cache, "--model", f.folder, "--codebooks", foreign, "--port", "0"])
+        #expect(made.status == 2 && made.error.contains("--codebooks is '\(foreign)' (made for fingerprint"), "\(made.error)")
+        let lonely = try runIntervene(["serve", cache, "--codebooks", f.bundle, "--port", "0"])
+        #expect(lonely.status == 2 && lonely.error.contains("--codebooks is '\(f.bundle)' without --model"), "\(lonely.error)")
+        // The cache records its bundle: --model alone turns the code actions on.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: interveneBinary)
+        process.arguments = ["serve", cache, "--model", f.folder, "--port", "0"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        let line = await firstLine(of: out)
+        let match = try #require(line.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\//), "printed: \(line)")
+        let base = "http://127.0.0.1:\(match.1)"
+        let (data, response) = try await URLSession.shared.data(from: URL(string: base + "/live?prompt=the+fox&action=code-force&codebook=L1.mlp&code=3&position=all")!)
+        let text = String(decoding: data, as: UTF8.self)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200 && text.contains("code 3 of L1.mlp forced into every slot at every position"), "\(text.suffix(800))")
+        let (codeData, _) = try await URLSession.shared.data(from: URL(string: base + "/cache/0/codebook/1/code/3")!)
+        #expect(String(decoding: codeData, as: UTF8.self).contains("id=\"force-live\""))
         process.terminate()
         process.waitUntilExit()
     }
