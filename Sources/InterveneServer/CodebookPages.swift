@@ -59,11 +59,33 @@ struct CodebookPages {
         return Array(counts[b].enumerated().filter { $0.element > 0 }.sorted { ($0.element, -$0.offset) > ($1.element, -$1.offset) }.prefix(limit))
     }
 
-    func searchForm(regex: String, minPrecision: Double, sort: String, limit: Int, codebook: String, baseline: Bool = false) -> String {
+    /// The filter shared by the search and the document page: `min_precision` (0 ... 1),
+    /// `sort` (precision, recall, count), `limit` (1 ... 1000) and `codebook` (empty: all), each
+    /// with the page's default; returns the options and the codebook parameter.
+    func filter(_ request: BrowserRequest, minPrecision: Double, sort: CodeSearchOptions.Sort,
+                limit: Int) throws(PageError) -> (options: CodeSearchOptions, codebook: String) {
+        let minPrecision = try request.decimal("min_precision", in: 0...1, default: minPrecision)
+        let sort = try request.choice("sort", among: CodeSearchOptions.Sort.allCases.map(\.rawValue), default: sort.rawValue)
+        let limit = try request.integer("limit", in: 1...1000, default: limit)
+        let codebook = request.query["codebook"] ?? ""
+        if !codebook.isEmpty, !codes.codebooks.contains(where: { $0.name == codebook }) {
+            throw .badRequest("codebook is '\(codebook.prefix(80))'; allowed: \((["(empty: all)"] + codes.codebooks.map(\.name)).joined(separator: ", "))")
+        }
+        return (CodeSearchOptions(minPrecision: minPrecision, sort: CodeSearchOptions.Sort(rawValue: sort)!, limit: limit,
+                                  codebooks: codebook.isEmpty ? nil : [codebook]), codebook)
+    }
+
+    /// The sort and codebook choices of a filter form, `sort` and `codebook` selected.
+    func filterChoices(sort: String, codebook: String) -> (sorts: String, books: String) {
         let sorts = CodeSearchOptions.Sort.allCases.map { s in "<option\(s.rawValue == sort ? " selected" : "")>\(s.rawValue)</option>" }.joined()
         let books = ([""] + codes.codebooks.map(\.name)).map { n in
             "<option value=\"\(HTML.escape(n))\"\(n == codebook ? " selected" : "")>\(n.isEmpty ? "all" : HTML.escape(n))</option>"
         }.joined()
+        return (sorts, books)
+    }
+
+    func searchForm(regex: String, minPrecision: Double, sort: String, limit: Int, codebook: String, baseline: Bool = false) -> String {
+        let (sorts, books) = filterChoices(sort: sort, codebook: codebook)
         return """
         <form method="get" action="/cache/\(cache)/search" id="search">
         <label>regex <input type="text" name="regex" value="\(HTML.escape(regex))" required maxlength="\(BrowserRequest.maxValue)"></label>
@@ -85,15 +107,8 @@ struct CodebookPages {
         guard let regex = request.query["regex"], !regex.isEmpty else {
             throw .badRequest("regex is missing or empty; allowed: an ICU regular expression of 1...\(site.searchLimits.maxPatternLength) characters")
         }
-        let minPrecision = try request.decimal("min_precision", in: 0...1, default: 0)
-        let sort = try request.choice("sort", among: CodeSearchOptions.Sort.allCases.map(\.rawValue), default: "precision")
-        let limit = try request.integer("limit", in: 1...1000, default: 50)
-        let codebook = request.query["codebook"] ?? ""
-        if !codebook.isEmpty, !codes.codebooks.contains(where: { $0.name == codebook }) {
-            throw .badRequest("codebook is '\(codebook.prefix(80))'; allowed: \((["(empty: all)"] + codes.codebooks.map(\.name)).joined(separator: ", "))")
-        }
-        let options = CodeSearchOptions(minPrecision: minPrecision, sort: CodeSearchOptions.Sort(rawValue: sort)!, limit: limit,
-                                        codebooks: codebook.isEmpty ? nil : [codebook])
+        let (options, codebook) = try filter(request, minPrecision: 0, sort: .precision, limit: 50)
+        let (minPrecision, sort, limit) = (options.minPrecision, options.sort.rawValue, options.limit ?? 50)
         let baseline = try request.choice("baseline", among: ["0", "1"], default: "0") == "1" && !codes.neurons.isEmpty
         let result: CodeSearchResult, matched: Set<TokenPosition>
         do {

@@ -39,15 +39,9 @@ extension CodebookPages {
     func topicPage(document d: Int, _ request: BrowserRequest) throws(PageError) -> String {
         try request.allowOnly(["fraction", "min_precision", "sort", "limit", "codebook"])
         let fraction = try request.decimal("fraction", in: 0...1, default: Self.defaultTopicFraction)
-        let minPrecision = try request.decimal("min_precision", in: 0...1, default: 0.01)
-        let sort = try request.choice("sort", among: CodeSearchOptions.Sort.allCases.map(\.rawValue), default: "recall")
-        let limit = try request.integer("limit", in: 1...1000, default: 100)
-        let codebook = request.query["codebook"] ?? ""
-        if !codebook.isEmpty, !codes.codebooks.contains(where: { $0.name == codebook }) {
-            throw .badRequest("codebook is '\(codebook.prefix(80))'; allowed: \((["(empty: all)"] + codes.codebooks.map(\.name)).joined(separator: ", "))")
-        }
-        let options = CodeSearchOptions(minPrecision: minPrecision, minRecall: fraction, sort: CodeSearchOptions.Sort(rawValue: sort)!,
-                                        limit: limit, codebooks: codebook.isEmpty ? nil : [codebook])
+        var (options, codebook) = try filter(request, minPrecision: 0.01, sort: .recall, limit: 100)
+        options.minRecall = fraction
+        let (minPrecision, sort, limit) = (options.minPrecision, options.sort.rawValue, options.limit ?? 100)
         let topics: [CodeMatch]
         do { topics = try CodeSearch.topicCodes(codes, document: d, options: options, activationCounts: counts) } catch { throw .badRequest("\(error)") }
         let doc = codes.documents[d]
@@ -87,10 +81,7 @@ extension CodebookPages {
     }
 
     func topicForm(document d: Int, fraction: Double, minPrecision: Double, sort: String, limit: Int, codebook: String) -> String {
-        let sorts = CodeSearchOptions.Sort.allCases.map { s in "<option\(s.rawValue == sort ? " selected" : "")>\(s.rawValue)</option>" }.joined()
-        let books = ([""] + codes.codebooks.map(\.name)).map { n in
-            "<option value=\"\(HTML.escape(n))\"\(n == codebook ? " selected" : "")>\(n.isEmpty ? "all" : HTML.escape(n))</option>"
-        }.joined()
+        let (sorts, books) = filterChoices(sort: sort, codebook: codebook)
         return """
         <form method="get" action="/cache/\(cache)/document/\(d)" id="topic-form">
         <label>fraction of tokens <input type="number" name="fraction" min="0" max="1" step="0.01" value="\(HTML.number(fraction, digits: 4))"></label>

@@ -59,10 +59,34 @@ struct ChromiumTests {
                     + "<td>\(HTML.number(m.recall))</td><td>\(m.activations)</td><td>\(m.matchedActivations)</td>"
                 #expect(dom.contains(row), "\(row)")
             }
-            let file = shots + "/tokfsm-search.png"
-            try await HeadlessChromium.screenshot(url, to: file)
-            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
-            #expect(size > 1_000, "\(file)")
+            try await Self.screenshot(url, to: shots + "/tokfsm-search.png")
+            // A sequence's topic codes (codes covering ≥ 20% of its tokens), as topicCodes gives them.
+            let topics = try CodeSearch.topicCodes(codes, document: 0, options: CodeSearchOptions(minPrecision: 0.01, minRecall: 0.2, sort: .recall, limit: 100))
+            let document = "http://127.0.0.1:\(try #require(client.port))/cache/0/document/0?fraction=0.2"
+            let topicDOM = try await HeadlessChromium.dom(document)
+            #expect(!topics.isEmpty && occurrences(of: "<tr><td>", in: topicDOM) == topics.count, "\(topicDOM.suffix(1500))")
+            try await Self.screenshot(document, to: shots + "/topic-codes.png")
+        }
+    }
+
+    /// Writes a screenshot of `url` and checks that it is a real image.
+    static func screenshot(_ url: String, to file: String) async throws {
+        try await HeadlessChromium.screenshot(url, to: file)
+        let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        #expect(size > 1_000, "\(file)")
+    }
+
+    @Test func liveCodeActionRenders() async throws {
+        let f = try CodebookLiveFixture()
+        defer { f.cleanUp() }
+        let shots = ProcessInfo.processInfo.environment["BROWSER_SCREENSHOTS"] ?? temporaryPath("screenshots")
+        try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
+        let app = BrowserServer.application(site: f.site)
+        try await app.test(.live) { client in
+            let url = "http://127.0.0.1:\(try #require(client.port))/live?prompt=the+quick+brown+fox&action=code-force&codebook=L1.mlp&code=3&slot=all&position=last"
+            let dom = try await HeadlessChromium.dom(url)
+            #expect(dom.contains("id=\"before\"") && dom.contains("id=\"after\"") && dom.contains("code 3 of L1.mlp forced into every slot"))
+            try await Self.screenshot(url, to: shots + "/live-code.png")
         }
     }
 

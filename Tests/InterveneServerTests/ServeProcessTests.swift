@@ -47,19 +47,9 @@ struct ServeProcessTests {
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer { if process.isRunning { process.terminate() } }
-        let firstLine: String = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                var bytes = Data()
-                while !bytes.contains(UInt8(ascii: "\n")) {
-                    let chunk = out.fileHandleForReading.availableData
-                    if chunk.isEmpty { break }
-                    bytes.append(chunk)
-                }
-                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
-            }
-        }
-        let match = try #require(firstLine.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\//), "printed: \(firstLine)")
-        #expect(firstLine.contains("live interventions at /live"))
+        let line = await firstLine(of: out)
+        let match = try #require(line.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\//), "printed: \(line)")
+        #expect(line.contains("live interventions at /live"))
         let base = "http://127.0.0.1:\(match.1)"
         let (boxData, box) = try await URLSession.shared.data(from: URL(string: base + "/cache/0/latent/0?prompt=the+lazy+dog")!)
         #expect((box as? HTTPURLResponse)?.statusCode == 200 && String(decoding: boxData, as: UTF8.self).contains("id=\"prompt-activations\""))
@@ -71,7 +61,7 @@ struct ServeProcessTests {
         process.waitUntilExit()
     }
 
-    /// The first line `process` prints on standard output.
+    /// The first line a process prints to `out` (its standard output).
     func firstLine(of out: Pipe) async -> String {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
@@ -138,20 +128,9 @@ struct ServeProcessTests {
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer { if process.isRunning { process.terminate() } }
-        // The first line of standard output names the URL.
-        let firstLine: String = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                var bytes = Data()
-                while !bytes.contains(UInt8(ascii: "\n")) {
-                    let chunk = out.fileHandleForReading.availableData
-                    if chunk.isEmpty { break }
-                    bytes.append(chunk)
-                }
-                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
-            }
-        }
-        let match = try #require(firstLine.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\//), "printed: \(firstLine)")
-        #expect(firstLine.contains("2 cache(s)"))
+        let line = await firstLine(of: out)  // it names the URL
+        let match = try #require(line.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\//), "printed: \(line)")
+        #expect(line.contains("2 cache(s)"))
         let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(match.1)/cache/1/latent/0")!)
         #expect((response as? HTTPURLResponse)?.statusCode == 200 && String(decoding: data, as: UTF8.self).contains("id=\"histogram\""))
         let (_, bad) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(match.1)/cache/0/search?regex=%5B")!)
