@@ -83,6 +83,7 @@ struct ServeProcessTests {
         try "the quick brown fox\na lazy dog sleeps\n".write(toFile: prompts, atomically: true, encoding: .utf8)
         let written = try runIntervene(["codebook", "cache", "--model", f.folder, "--codebooks", f.bundle, "--prompts", prompts, "--out", cache, "--json"])
         #expect(written.status == 0, "\(written.error)")
+        #expect(try CodebookCache.manifest(at: cache).bundle == URL(fileURLWithPath: f.bundle).standardizedFileURL.path)  // absolute
         // A bundle with other codebooks, and one made for another model, are refused at start-up.
         guard let decoder = try ModelLoader.load(named: f.folder).model as? DecoderModel else { Issue.record("not a decoder"); return }
         try CodebookBundle.save(try CodebookModel(model: decoder, specs: [CodebookSpec(placement: .mlp, codeCount: 8, k: 2)]), to: eight, modelSource: f.folder)
