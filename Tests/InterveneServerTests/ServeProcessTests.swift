@@ -39,18 +39,10 @@ struct ServeProcessTests {
         let written = try runIntervene(["sae", "latents", "--model", model, "--site", "0:block_output", "--sae", sae, "--corpus", corpus,
                                           "--out", cache, "--window", "16", "--json"])
         #expect(written.status == 0, "\(written.error)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: interveneBinary)
-        process.arguments = ["serve", cache, "--model", model, "--port", "0"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, line, port) = try await startServe(["serve", cache, "--model", model, "--port", "0"])
         defer { if process.isRunning { process.terminate() } }
-        let line = await firstLine(of: out)
-        let match = try #require(line.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\//), "printed: \(line)")
         #expect(line.contains("live interventions at /live"))
-        let base = "http://127.0.0.1:\(match.1)"
+        let base = "http://127.0.0.1:\(port)"
         let (boxData, box) = try await URLSession.shared.data(from: URL(string: base + "/cache/0/latent/0?prompt=the+lazy+dog")!)
         #expect((box as? HTTPURLResponse)?.statusCode == 200 && String(decoding: boxData, as: UTF8.self).contains("id=\"prompt-activations\""))
         let (liveData, live) = try await URLSession.shared.data(from: URL(string: base + "/live?prompt=the+fox&action=latent-set&cache=0&latent=1&value=20")!)
@@ -59,6 +51,24 @@ struct ServeProcessTests {
         #expect((bad as? HTTPURLResponse)?.statusCode == 400)
         process.terminate()
         process.waitUntilExit()
+    }
+
+    /// `intervene` started with `arguments` (a serve command), the first line it prints and the
+    /// port that line's URL names; the process is terminated when the line names none.
+    func startServe(_ arguments: [String]) async throws -> (process: Process, line: String, port: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: interveneBinary)
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let line = await firstLine(of: out)
+        guard let match = line.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\//) else {
+            process.terminate()
+            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "serve printed no URL: \(line)"])
+        }
+        return (process, line, String(match.1))
     }
 
     /// The first line a process prints to `out` (its standard output).
@@ -98,17 +108,9 @@ struct ServeProcessTests {
         let lonely = try runIntervene(["serve", cache, "--codebooks", f.bundle, "--port", "0"])
         #expect(lonely.status == 2 && lonely.error.contains("--codebooks is '\(f.bundle)' without --model"), "\(lonely.error)")
         // The cache records its bundle: --model alone turns the code actions on.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: interveneBinary)
-        process.arguments = ["serve", cache, "--model", f.folder, "--port", "0"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, _, port) = try await startServe(["serve", cache, "--model", f.folder, "--port", "0"])
         defer { if process.isRunning { process.terminate() } }
-        let line = await firstLine(of: out)
-        let match = try #require(line.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\//), "printed: \(line)")
-        let base = "http://127.0.0.1:\(match.1)"
+        let base = "http://127.0.0.1:\(port)"
         let (data, response) = try await URLSession.shared.data(from: URL(string: base + "/live?prompt=the+fox&action=code-force&codebook=L1.mlp&code=3&position=all")!)
         let text = String(decoding: data, as: UTF8.self)
         #expect((response as? HTTPURLResponse)?.statusCode == 200 && text.contains("code 3 of L1.mlp forced into every slot at every position"), "\(text.suffix(800))")
@@ -121,24 +123,16 @@ struct ServeProcessTests {
     @Test func servePrintsItsURLAnswersAndStopsOnSIGTERM() async throws {
         let f = try BrowserFixture()
         defer { f.cleanUp() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: interveneBinary)
-        process.arguments = ["serve", f.codebookPath, f.latentPath, "--port", "0"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, line, port) = try await startServe(["serve", f.codebookPath, f.latentPath, "--port", "0"])  // the first line names the URL
         defer { if process.isRunning { process.terminate() } }
-        let line = await firstLine(of: out)  // it names the URL
-        let match = try #require(line.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\//), "printed: \(line)")
         #expect(line.contains("2 cache(s)"))
-        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(match.1)/cache/1/latent/0")!)
+        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/cache/1/latent/0")!)
         #expect((response as? HTTPURLResponse)?.statusCode == 200 && String(decoding: data, as: UTF8.self).contains("id=\"histogram\""))
-        let (_, bad) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(match.1)/cache/0/search?regex=%5B")!)
+        let (_, bad) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/cache/0/search?regex=%5B")!)
         #expect((bad as? HTTPURLResponse)?.statusCode == 400)
         // A second server on the same port is refused with exit 2, naming the address.
-        let taken = try runIntervene(["serve", f.codebookPath, "--port", String(match.1)])
-        #expect(taken.status == 2 && taken.error.contains("the server on 127.0.0.1:\(match.1) failed"), "\(taken.error)")
+        let taken = try runIntervene(["serve", f.codebookPath, "--port", String(port)])
+        #expect(taken.status == 2 && taken.error.contains("the server on 127.0.0.1:\(port) failed"), "\(taken.error)")
         process.terminate()
         process.waitUntilExit()
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
