@@ -11,6 +11,9 @@ public enum CodeAnalysisError: Error, CustomStringConvertible, Equatable {
     case invalidOption(field: String, value: String, allowed: String)
     /// Collected data whose parts disagree (token counts, code widths).
     case inconsistentData(field: String, reason: String)
+    /// A bounded search (`CodeSearchLimits`) ran out of time after `milliseconds`, having
+    /// searched `documentsSearched` of `documents` documents.
+    case searchStopped(pattern: String, milliseconds: Int, documentsSearched: Int, documents: Int)
     /// A cache folder that cannot be read: the file, the field, what was found and what was expected.
     case invalidCache(path: String, field: String, found: String, expected: String)
 
@@ -26,6 +29,8 @@ public enum CodeAnalysisError: Error, CustomStringConvertible, Equatable {
             return "\(field) is \(value); allowed: \(allowed)"
         case .inconsistentData(let field, let reason):
             return "collected codes: \(field) \(reason)"
+        case .searchStopped(let pattern, let milliseconds, let searched, let documents):
+            return "the search for '\(pattern.prefix(200))' stopped after \(milliseconds) ms (\(searched) of \(documents) documents searched); allowed: a pattern that runs within the time limit — avoid nested or overlapping repeats such as (a+)+ or (a|aa)+"
         case .invalidCache(let path, let field, let found, let expected):
             return "\(path): field '\(field)' is \(found); expected \(expected)"
         }

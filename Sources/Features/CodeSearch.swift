@@ -93,26 +93,17 @@ public enum CodeSearch {
     /// tokens). A token is counted once however many matches start in it. Throws
     /// `invalidRegex` for a pattern that does not compile.
     public static func matchingTokens(_ pattern: String, in documents: [TokenDocument]) throws -> Set<TokenPosition> {
-        let regex: NSRegularExpression
-        do { regex = try NSRegularExpression(pattern: pattern) } catch {
+        try matchingTokens(pattern, in: documents, limits: nil)
+    }
+
+    /// `pattern` compiled, or `invalidRegex` with the parser's reason.
+    static func compile(_ pattern: String) throws -> NSRegularExpression {
+        do { return try NSRegularExpression(pattern: pattern) } catch {
             // Foundation's message is generic; Swift's regex parser says what is wrong.
             var reason = "it does not compile"
             do { _ = try Regex(pattern) } catch let parseError { reason = "\(parseError)" }
             throw CodeAnalysisError.invalidRegex(pattern: pattern, reason: reason)
         }
-        let group = regex.numberOfCaptureGroups > 0 ? 1 : 0
-        var found = Set<TokenPosition>()
-        for (d, doc) in documents.enumerated() {
-            var ends: [Int] = [], offset = 0
-            for piece in doc.pieces { offset += piece.utf16.count; ends.append(offset) }
-            let text = doc.text as NSString
-            for match in regex.matches(in: doc.text, range: NSRange(location: 0, length: text.length)) {
-                let range = match.range(at: group)
-                guard range.location != NSNotFound, range.length > 0 else { continue }
-                if let t = firstIndex(in: ends, above: range.location) { found.insert(TokenPosition(document: d, position: t)) }
-            }
-        }
-        return found
     }
 
     /// The first index i with ends[i] > offset (binary search over increasing ends).
@@ -153,7 +144,13 @@ public enum CodeSearch {
                 if m.precision >= options.minPrecision && m.recall >= options.minRecall { matches.append(m) }
             }
         }
-        matches.sort { a, b in
+        return CodeSearchResult(pattern: pattern, matchedTokens: matched.count, matches: ordered(matches, by: options))
+    }
+
+    /// `matches` in the order of `options.sort`, best first (ties by codebook, then code), cut to
+    /// `options.limit`.
+    static func ordered(_ matches: [CodeMatch], by options: CodeSearchOptions) -> [CodeMatch] {
+        let sorted = matches.sorted { a, b in
             let keyA: (Double, Double), keyB: (Double, Double)
             switch options.sort {
             case .precision: (keyA, keyB) = ((a.precision, a.recall), (b.precision, b.recall))
@@ -162,7 +159,6 @@ public enum CodeSearch {
             }
             return keyA != keyB ? keyA > keyB : (a.codebook, a.code) < (b.codebook, b.code)
         }
-        if let limit = options.limit { matches = Array(matches.prefix(limit)) }
-        return CodeSearchResult(pattern: pattern, matchedTokens: matched.count, matches: matches)
+        return options.limit.map { Array(sorted.prefix($0)) } ?? sorted
     }
 }

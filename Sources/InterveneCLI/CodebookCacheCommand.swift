@@ -12,7 +12,8 @@ struct CodebookCacheCommand: ParsableCommand {
         discussion: """
         --prompts is a text file with one prompt per line (or a .jsonl file of JSON strings / {"prompt": …}).
         The folder holds manifest.json (kind codebook-cache, version 1), tokens.json (ids, per-token pieces, text)
-        and codes.safetensors (codes.<codebook> (N, k) int64, vectors.<codebook>, neurons.<entry> with --neurons).
+        and codes.safetensors (codes.<codebook> (N, k) int64, vectors.<codebook>, neurons.<entry> with --neurons). The manifest
+        records the bundle's absolute path, which `intervene serve CACHE --model M` loads for its live code actions.
         """
     )
 
@@ -48,7 +49,9 @@ struct CodebookCacheCommand: ParsableCommand {
             let (codes, metrics) = try CollectedCodes.collect(codebookModel, tokenizer: tokenizer, prompts: texts, neurons: neurons,
                                                               progress: progress)
             let identity = CodebookCacheManifest.Model(type: decoder.modelType, fingerprint: CodebookBundle.baseFingerprint(decoder), source: loaded.source)
-            let manifest = try CodebookCache.write(codes, to: out, model: identity, bundle: codebooks, metrics: metrics.flattened)
+            // The bundle as an absolute path, so `intervene serve CACHE --model M` finds it from any folder.
+            let bundle = URL(fileURLWithPath: codebooks).standardizedFileURL.path
+            let manifest = try CodebookCache.write(codes, to: out, model: identity, bundle: bundle, metrics: metrics.flattened)
             if output.json {
                 let names: [String] = manifest.codebooks.map { $0.name }
                 try printJSON(["cache": out, "documents": manifest.documents, "tokens": manifest.tokens, "codebooks": names,

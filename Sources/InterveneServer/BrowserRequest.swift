@@ -18,7 +18,9 @@ public struct PageError: Error, Equatable, CustomStringConvertible {
 struct BrowserRequest: Sendable {
     /// Longest raw path and query accepted, in characters.
     static let maxPath = 1_024, maxQuery = 4_096
-    /// Longest value of one query parameter (a regular expression), in characters.
+    /// Longest value of one query parameter, in characters: the limit of the live pages' prompt
+    /// field and of a search's regular expression. (The HTTP parser lets requests heads of up to
+    /// `BrowserServer.maxHeadBytes` through, so a longer query gets this page's message.)
     static let maxValue = 1_000
 
     let segments: [String]
@@ -34,7 +36,9 @@ struct BrowserRequest: Sendable {
         }
         let rawQuery = rawQuery ?? ""
         guard rawQuery.count <= Self.maxQuery else {
-            throw PageError(status: 414, message: "the query is \(rawQuery.count) characters long; allowed: at most \(Self.maxQuery)")
+            let longest = rawQuery.split(separator: "&").max { $0.count < $1.count } ?? ""
+            let name = longest.split(separator: "=", maxSplits: 1).first.map { String($0.prefix(40)) } ?? ""
+            throw PageError(status: 414, message: "the query is \(rawQuery.count) characters long (its parameter '\(name)' alone \(longest.count)); allowed: at most \(Self.maxQuery) characters in all and \(Self.maxValue) per value, so a prompt or a regular expression has at most \(Self.maxValue) characters")
         }
         var segments: [String] = []
         for raw in path.split(separator: "/", omittingEmptySubsequences: true) {

@@ -1,3 +1,4 @@
+import Features
 import Foundation
 
 /// One rendered page: an HTTP status and the HTML document.
@@ -23,15 +24,19 @@ public enum LinkStyle: Sendable {
 }
 
 /// The browser: every page of the served caches, rendered from a request's path and query.
-/// Pure (no I/O after start-up), so the HTTP server, the static export and the tests share it.
+/// Pure but for the cache folders' demo-codes.json (read by the pages that list demo codes,
+/// written by the form), so the HTTP server, the static export and the tests share it.
 ///
-/// Routes (GET or HEAD only):
+/// Routes (GET or HEAD; POST only for the demo-code form):
 ///
 ///     /                                         index of the caches with their metrics
 ///     /cache/I                                  one cache: manifest, metrics, codebooks or latents
 ///     /cache/I/search?regex=&min_precision=&sort=&limit=&codebook=     code search (codebook caches)
 ///     /cache/I/codebook/B/code/C?context=&limit=&max_slot=             a code's activations in context
-///     /cache/I/latent?latent=L                  the same (the "open latent" form)
+///     /cache/I/document/D?fraction=&min_precision=&sort=&limit=&codebook=   a document and its topic codes
+///     /cache/I/document?document=D              the same (the "open document" form)
+///     /cache/I/demo-codes                       the saved demo codes (POST codebook=&code=&description=: save one)
+///     /cache/I/latent?latent=L                  the "open latent" form
 ///     /cache/I/latent/L                         a latent: histogram, top contexts, promoted tokens
 ///     /cache/I?sort=&page=                      (latent caches) the latent table, 100 rows a page
 ///     /cache/I/latent/L?prompt=                 (with --model and the SAE) the latent on each token of a prompt
@@ -54,12 +59,19 @@ public struct BrowserSite: Sendable {
         self.live = live
     }
 
-    /// The page for one request; never throws: refusals become 4xx pages.
-    public func respond(method: String = "GET", path: String, query: String?) -> BrowserPage {
-        guard method == "GET" || method == "HEAD" else {
-            return errorPage(PageError(status: 405, message: "method \(method.prefix(20)) is refused; allowed: GET, HEAD"))
-        }
-        do {
+    /// Bounds on a code search's regular expression (length, time, nested quantifiers).
+    public var searchLimits = CodeSearchLimits.interactive
+
+    /// The page for one request; never throws: refusals become 4xx pages. A POST (the
+    /// demo-code form, `form` its urlencoded body) must come from this server's own pages: its
+    /// Origin header must be http://`host` (the request's Host).
+    public func respond(method: String = "GET", path: String, query: String?, form: String? = nil,
+                        origin: String? = nil, host: String? = nil) -> BrowserPage {
+        do throws(PageError) {
+            if method == "POST" { return try post(path: path, form: form ?? "", origin: origin, host: host) }
+            guard method == "GET" || method == "HEAD" else {
+                throw PageError(status: 405, message: "method \(method.prefix(20)) is refused; allowed: GET, HEAD (POST for the demo-code form)")
+            }
             let request = try BrowserRequest(path: path, query: query)
             return try route(request)
         } catch {
@@ -86,6 +98,8 @@ public struct BrowserSite: Sendable {
             let pages = CodebookPages(site: self, cache: i, manifest: manifest, codes: codes, counts: counts)
             if s.count == 2 { try request.allowOnly([]); return BrowserPage(status: 200, html: pages.overview()) }
             if s.count == 3 && s[2] == "search" { return BrowserPage(status: 200, html: try pages.search(request)) }
+            if s[2] == "document" && links == .server { return BrowserPage(status: 200, html: try pages.document(s, request)) }
+            if s.count == 3 && s[2] == "demo-codes" { try request.allowOnly([]); return BrowserPage(status: 200, html: pages.demoCodesPage()) }
             if s.count == 6 && s[2] == "codebook" && s[4] == "code" {
                 let b = try BrowserRequest.index(s[3], field: "codebook", in: 0..<codes.codebooks.count)
                 let c = try BrowserRequest.index(s[5], field: "code", in: 0..<codes.codebooks[b].codeCount)

@@ -1,4 +1,5 @@
 import Features
+import Foundation
 
 /// The pages of one codebook cache: its overview, code search and each code's activations.
 struct CodebookPages {
@@ -35,7 +36,11 @@ struct CodebookPages {
         }
         body += "<h2>Codebooks</h2>" + HTML.table([("codebook", false), ("codes", true), ("k", true), ("width", true), ("used codes", true), ("used fraction", true)],
                                                  rows: rows, id: "codebooks")
-        if links == .server { body += "<h2>Code search</h2>" + searchForm(regex: "", minPrecision: 0, sort: "precision", limit: 50, codebook: "") }
+        if links == .server {
+            body += "<h2>Code search</h2>" + searchForm(regex: "", minPrecision: 0, sort: "precision", limit: 50, codebook: "")
+            body += "<h2>Documents</h2>" + documentForm()
+        }
+        body += demoCodesSection()
         for (b, cb) in codes.codebooks.enumerated() {
             let top = listedCodes(b)
             body += "<h2>Most frequent codes of \(HTML.escape(cb.name))</h2>"
@@ -54,11 +59,33 @@ struct CodebookPages {
         return Array(counts[b].enumerated().filter { $0.element > 0 }.sorted { ($0.element, -$0.offset) > ($1.element, -$1.offset) }.prefix(limit))
     }
 
-    func searchForm(regex: String, minPrecision: Double, sort: String, limit: Int, codebook: String, baseline: Bool = false) -> String {
+    /// The filter shared by the search and the document page: `min_precision` (0 ... 1),
+    /// `sort` (precision, recall, count), `limit` (1 ... 1000) and `codebook` (empty: all), each
+    /// with the page's default; returns the options and the codebook parameter.
+    func filter(_ request: BrowserRequest, minPrecision: Double, sort: CodeSearchOptions.Sort,
+                limit: Int) throws(PageError) -> (options: CodeSearchOptions, codebook: String) {
+        let minPrecision = try request.decimal("min_precision", in: 0...1, default: minPrecision)
+        let sort = try request.choice("sort", among: CodeSearchOptions.Sort.allCases.map(\.rawValue), default: sort.rawValue)
+        let limit = try request.integer("limit", in: 1...1000, default: limit)
+        let codebook = request.query["codebook"] ?? ""
+        if !codebook.isEmpty, !codes.codebooks.contains(where: { $0.name == codebook }) {
+            throw .badRequest("codebook is '\(codebook.prefix(80))'; allowed: \((["(empty: all)"] + codes.codebooks.map(\.name)).joined(separator: ", "))")
+        }
+        return (CodeSearchOptions(minPrecision: minPrecision, sort: CodeSearchOptions.Sort(rawValue: sort)!, limit: limit,
+                                  codebooks: codebook.isEmpty ? nil : [codebook]), codebook)
+    }
+
+    /// The sort and codebook choices of a filter form, `sort` and `codebook` selected.
+    func filterChoices(sort: String, codebook: String) -> (sorts: String, books: String) {
         let sorts = CodeSearchOptions.Sort.allCases.map { s in "<option\(s.rawValue == sort ? " selected" : "")>\(s.rawValue)</option>" }.joined()
         let books = ([""] + codes.codebooks.map(\.name)).map { n in
             "<option value=\"\(HTML.escape(n))\"\(n == codebook ? " selected" : "")>\(n.isEmpty ? "all" : HTML.escape(n))</option>"
         }.joined()
+        return (sorts, books)
+    }
+
+    func searchForm(regex: String, minPrecision: Double, sort: String, limit: Int, codebook: String, baseline: Bool = false) -> String {
+        let (sorts, books) = filterChoices(sort: sort, codebook: codebook)
         return """
         <form method="get" action="/cache/\(cache)/search" id="search">
         <label>regex <input type="text" name="regex" value="\(HTML.escape(regex))" required maxlength="\(BrowserRequest.maxValue)"></label>
@@ -78,26 +105,20 @@ struct CodebookPages {
     func search(_ request: BrowserRequest) throws(PageError) -> String {
         try request.allowOnly(["regex", "min_precision", "sort", "limit", "codebook", "baseline"])
         guard let regex = request.query["regex"], !regex.isEmpty else {
-            throw .badRequest("regex is missing or empty; allowed: an ICU regular expression of 1...\(BrowserRequest.maxValue) characters")
+            throw .badRequest("regex is missing or empty; allowed: an ICU regular expression of 1...\(site.searchLimits.maxPatternLength) characters")
         }
-        let minPrecision = try request.decimal("min_precision", in: 0...1, default: 0)
-        let sort = try request.choice("sort", among: CodeSearchOptions.Sort.allCases.map(\.rawValue), default: "precision")
-        let limit = try request.integer("limit", in: 1...1000, default: 50)
-        let codebook = request.query["codebook"] ?? ""
-        if !codebook.isEmpty, !codes.codebooks.contains(where: { $0.name == codebook }) {
-            throw .badRequest("codebook is '\(codebook.prefix(80))'; allowed: \((["(empty: all)"] + codes.codebooks.map(\.name)).joined(separator: ", "))")
-        }
-        let options = CodeSearchOptions(minPrecision: minPrecision, sort: CodeSearchOptions.Sort(rawValue: sort)!, limit: limit,
-                                        codebooks: codebook.isEmpty ? nil : [codebook])
+        let (options, codebook) = try filter(request, minPrecision: 0, sort: .precision, limit: 50)
+        let (minPrecision, sort, limit) = (options.minPrecision, options.sort.rawValue, options.limit ?? 50)
         let baseline = try request.choice("baseline", among: ["0", "1"], default: "0") == "1" && !codes.neurons.isEmpty
         let result: CodeSearchResult, matched: Set<TokenPosition>
         do {
-            matched = try CodeSearch.matchingTokens(regex, in: codes.documents)
+            matched = try CodeSearch.matchingTokens(regex, in: codes.documents, limits: site.searchLimits)
             result = try CodeSearch.search(codes, matched: matched, pattern: regex, options: options)
         } catch let error as CodeAnalysisError {
             if case .invalidRegex(_, let reason) = error {
                 throw .badRequest("regex '\(regex.prefix(200))' is not a valid regular expression (\(reason)); allowed: an ICU regular expression")
             }
+            if case .searchStopped = error { throw PageError(status: 422, message: "\(error)") }
             throw .badRequest("\(error)")
         } catch {
             throw .badRequest("\(error)")
@@ -149,6 +170,11 @@ struct CodebookPages {
         if links == .server && c > 0 { nav.append("<a href=\"\(links.code(cache, codebook: b, code: c - 1))\">← code \(c - 1)</a>") }
         if links == .server && c + 1 < cb.codeCount { nav.append("<a href=\"\(links.code(cache, codebook: b, code: c + 1))\">code \(c + 1) →</a>") }
         body += "<p>" + nav.joined(separator: " · ") + "</p>"
+        if links == .server, let live = site.live, live.codebookChoices.contains(where: { $0.name == cb.name }) {
+            let name = HTML.queryValue(cb.name)
+            body += "<p><a id=\"force-live\" href=\"/live?action=code-force&amp;codebook=\(name)&amp;code=\(c)\">force this code live</a> · "
+                + "<a id=\"disable-live\" href=\"/live?action=code-disable&amp;codebook=\(name)&amp;code=\(c)\">disable it live</a></p>"
+        }
         if links == .server {
             body += """
             <form method="get"><label>context <input type="number" name="context" min="0" max="64" value="\(context)"></label>
@@ -159,7 +185,8 @@ struct CodebookPages {
         body += "<h2>Activations in context</h2><div id=\"contexts\">"
         for a in kept {
             let pieces = codes.documents[a.token.document].pieces, t = a.token.position, fired = firing[a.token.document] ?? []
-            var line = "<div class=\"ctx\"><span class=\"meta\">doc \(a.token.document) · token \(t) · slot \(a.slot)</span>"
+            let doc = links == .server ? "<a href=\"/cache/\(cache)/document/\(a.token.document)\">doc \(a.token.document)</a>" : "doc \(a.token.document)"
+            var line = "<div class=\"ctx\"><span class=\"meta\">\(doc) · token \(t) · slot \(a.slot)</span>"
             for p in max(0, t - context)..<min(pieces.count, t + context + 1) {
                 let cls = p == t ? "tok hit" : (fired.contains(p) ? "tok also" : "tok")
                 line += "<span class=\"\(cls)\" title=\"token \(p)\">\(HTML.piece(pieces[p]))</span>"
@@ -168,6 +195,7 @@ struct CodebookPages {
         }
         body += "</div>"
         if kept.isEmpty { body += "<p>The code never fires\(maxSlot < cb.k - 1 ? " in slots 0...\(maxSlot)" : "").</p>" }
+        if links == .server { body += demoCodeForm(codebook: b, code: c) }
         return HTML.document(title: "\(cb.name) code \(c)", breadcrumbs: crumbs, body: body)
     }
 }

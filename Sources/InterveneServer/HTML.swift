@@ -1,3 +1,5 @@
+import Foundation
+
 /// HTML escaping and the page frame shared by every browser page: inline CSS and one small
 /// vanilla script (click a table header to sort its rows), nothing fetched from elsewhere.
 enum HTML {
@@ -17,6 +19,13 @@ enum HTML {
             }
         }
         return out
+    }
+
+    /// `text` percent-encoded for a query value in a link (letters, digits and -._~ kept).
+    static func queryValue(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
     }
 
     /// A token piece made visible: newlines as ⏎, tabs as →, then escaped.

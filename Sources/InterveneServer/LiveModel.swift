@@ -14,6 +14,12 @@ public enum LiveAction: Sendable, Equatable {
     case setLatent(cache: Int, latent: Int, value: Float)
     /// Through the SAE of latent cache `cache`: z_latent ← 0, the reconstruction error kept.
     case ablateLatent(cache: Int, latent: Int)
+    /// On the codebook model: code `code` of codebook `codebook` written into `slot` (nil: all
+    /// k slots) at the prompt's last position, or `everywhere` (see `LiveAction.codeEdit`).
+    case forceCode(codebook: String, code: Int, slot: Int?, everywhere: Bool)
+    /// On the codebook model: code `code` never selected at the last position (or everywhere);
+    /// `refill`: the next-best code takes its slot, else the slot is zeroed.
+    case disableCode(codebook: String, code: Int, refill: Bool, everywhere: Bool)
 }
 
 /// One live intervention's outcome: the next-token distribution after the prompt and a greedy
@@ -32,8 +38,9 @@ public struct LiveResult: Sendable {
     public var generatedAfter: [Int]
 }
 
-/// The model behind `intervene serve --model`: the loaded model, its tokenizer and the SAEs of
-/// the served latent caches (by cache index). The model is not thread-safe, so every
+/// The model behind `intervene serve --model`: the loaded model, its tokenizer, the SAEs of
+/// the served latent caches (by cache index) and, for codebook caches, the codebooks inserted
+/// into the model (then every live action runs on the model with its codebooks). The model is not thread-safe, so every
 /// computation runs under one lock: requests are answered one at a time.
 public final class LiveModel: @unchecked Sendable {
     private let lock = NSLock()
@@ -43,12 +50,16 @@ public final class LiveModel: @unchecked Sendable {
     public let source: String
     /// The SAE of each served latent cache whose `sae.source` could be read, by cache index.
     public let autoencoders: [Int: SparseAutoencoder]
+    /// The codebooks inserted into `model` (a codebook bundle), for the code actions; nil: none.
+    public let codebooks: CodebookModel?
 
-    public init(model: any HookableModel, tokenizer: any Tokenizer, source: String, autoencoders: [Int: SparseAutoencoder] = [:]) {
+    public init(model: any HookableModel, tokenizer: any Tokenizer, source: String, autoencoders: [Int: SparseAutoencoder] = [:],
+                codebooks: CodebookModel? = nil) {
         self.model = model
         self.tokenizer = tokenizer
         self.source = source
         self.autoencoders = autoencoders
+        self.codebooks = codebooks
     }
 
     /// `body` with the model to itself.
@@ -73,6 +84,8 @@ public final class LiveModel: @unchecked Sendable {
             return try SparseAutoencoderIntervention(sae: try autoencoder(cache), edits: [.set(latent: latent, value: value)])
         case .ablateLatent(let cache, let latent):
             return try SparseAutoencoderIntervention(sae: try autoencoder(cache), edits: [.ablate(latent: latent)])
+        case .forceCode, .disableCode:
+            throw PageError.badRequest("a code action runs on the codebook model, not at a site; allowed: zero, scale, latent-set, latent-ablate")
         }
     }
 
@@ -83,12 +96,14 @@ public final class LiveModel: @unchecked Sendable {
         return sae
     }
 
-    /// Runs `prompt` (non-empty ids) clean and with `action` at `site` on its last position:
+    /// Runs `prompt` (non-empty ids) clean and with `action` at `site` on its last position (a
+    /// code action: on the codebook model, `site` unused; see `runCodes`):
     /// next-token probabilities p = softmax(logits[−1]) (top `top` of each) and greedy
     /// continuations of `newTokens` tokens. With `GenerationTiming.prompt` the intervention
     /// writes at the last prompt position only; the key/value cache carries it forward.
     public func run(prompt: [Int], site: Site, action: LiveAction, top: Int = 10, newTokens: Int = 12) throws -> LiveResult {
-        try serialized {
+        if action.codeEdit != nil { return try runCodes(prompt: prompt, action: action, top: top, newTokens: newTokens) }
+        return try serialized {
             let steering = try IntervenableModel(config: IntervenableConfig(representations: [RepresentationConfig(layer: site.layer, component: site.component)]),
                                                  model: model, prebuilt: [0: try intervention(action)])
             let tokens = IndexTensor(shape: [1, prompt.count], values: prompt)
@@ -96,13 +111,10 @@ public final class LiveModel: @unchecked Sendable {
             let pass = try Tensor.withoutGradients { try steering.forward(base: .tokens(tokens), unitLocations: last, outputOriginal: true) }
             func probabilities(_ logits: Tensor) -> [Float] { logits.atPosition(-1).reshaped([logits.shape[2]]).softmax().scalars }
             let before = probabilities(pass.original!.logits), after = probabilities(pass.intervened.logits)
-            func best(_ p: [Float]) -> [(id: Int, probability: Float)] {
-                p.indices.sorted { (p[$0], -$0) > (p[$1], -$1) }.prefix(top).map { (id: $0, probability: p[$0]) }
-            }
             let generation = try Tensor.withoutGradients {
                 try steering.generate(prompt: tokens, unitLocations: last, config: GenerationConfig(maxNewTokens: newTokens), outputOriginal: true)
             }
-            return LiveResult(promptIds: prompt, before: best(before), after: best(after), probabilitiesBefore: before, probabilitiesAfter: after,
+            return LiveResult(promptIds: prompt, before: Self.best(before, top), after: Self.best(after, top), probabilitiesBefore: before, probabilitiesAfter: after,
                               generatedBefore: Array(generation.original!.sequences[0].dropFirst(prompt.count)),
                               generatedAfter: Array(generation.intervened.sequences[0].dropFirst(prompt.count)))
         }

@@ -13,7 +13,7 @@ struct LivePages {
     /// Next tokens shown and tokens generated.
     static let top = 10, newTokens = 12
     /// The action names of the form.
-    static let actions = ["zero", "scale", "latent-set", "latent-ablate"]
+    static let actions = ["zero", "scale", "latent-set", "latent-ablate", "code-force", "code-disable"]
 
     /// The prompt parameter: non-empty, at most `maxPrompt` characters, at least one token.
     func prompt(_ request: BrowserRequest) throws(PageError) -> (text: String, ids: [Int]) {
@@ -45,18 +45,24 @@ struct LivePages {
         }
     }
 
-    /// `/live?prompt=&site=&action=&factor=&cache=&latent=&value=`: the form, and with a prompt
-    /// the top-10 next tokens and a 12-token greedy continuation before and after the action.
+    /// `/live?prompt=&site=&action=&factor=&cache=&latent=&value=&codebook=&code=&slot=&position=&fill=`:
+    /// the form, and with a prompt the top-10 next tokens and a 12-token greedy continuation
+    /// before and after the action (code actions: `codeAction`).
     func page(_ request: BrowserRequest) throws(PageError) -> String {
-        try request.allowOnly(["prompt", "site", "action", "factor", "cache", "latent", "value"])
+        try request.allowOnly(["prompt", "site", "action", "factor", "cache", "latent", "value"] + Self.codeParameters)
         let q = request.query
         var body = form(q)
         if q["prompt"] != nil {
             let (_, ids) = try prompt(request)
             let action = try request.choice("action", among: Self.actions, default: "zero")
-            let at: Site
+            var at = Site(layer: 0, component: .blockOutput)
             let edit: LiveAction
+            var label: String?
             switch action {
+            case "code-force", "code-disable":
+                let (codeEdit, codeLabel) = try codeAction(action, request)
+                edit = codeEdit
+                label = codeLabel
             case "zero", "scale":
                 at = try parseSite(q["site"] ?? "")
                 let factor = Float(try request.decimal("factor", in: -100...100, default: 0))
@@ -79,9 +85,9 @@ struct LivePages {
             } catch let error as PageError {
                 throw error
             } catch {
-                throw .badRequest("the intervention at \(at) cannot run: \(error); allowed: a site the intervention can write, e.g. 0:block_output")
+                throw .badRequest("the intervention \(label ?? "at \(at)") cannot run: \(error); allowed: \(label == nil ? "a site the intervention can write, e.g. 0:block_output" : "a prompt that leaves room for \(Self.newTokens) new tokens in the model's context")")
             }
-            body += results(result, site: at)
+            body += results(result, label: label ?? "at \(at)")
         }
         return HTML.document(title: "Live intervention", breadcrumbs: [("index", site.links.index()), ("live", "/live")], body: body)
     }
@@ -99,7 +105,7 @@ struct LivePages {
         <p><label>cache <input type="text" name="cache" size="4" value="\(value("cache"))"></label>
         <label>latent <input type="text" name="latent" size="6" value="\(value("latent"))"></label>
         <label>value <input type="text" name="value" size="6" value="\(value("value", "0"))"></label>
-        <button id="run">Run</button></p></form>
+        </p>\(codeForm(q))<p><button id="run">Run</button></p></form>
         """
         let caches = latentCaches
         out += caches.isEmpty ? "<p class=\"meta\">No latent cache with a readable SAE is served: the latent actions are off.</p>"
@@ -107,12 +113,12 @@ struct LivePages {
         return out
     }
 
-    func results(_ r: LiveResult, site at: Site) -> String {
+    func results(_ r: LiveResult, label: String) -> String {
         func row(_ entry: (id: Int, probability: Float), other: [Float]) -> [String] {
             ["<code>\(HTML.piece(live.piece(entry.id)))</code>", "\(entry.id)", HTML.number(Double(entry.probability), digits: 4),
              HTML.number(Double(other[entry.id]), digits: 4)]
         }
-        var out = "<h2>Next token at \(HTML.escape("\(at)"))</h2><p class=\"meta\">\(r.promptIds.count) prompt tokens</p>"
+        var out = "<h2>Next token, \(HTML.escape(label))</h2><p class=\"meta\">\(r.promptIds.count) prompt tokens</p>"
         out += "<h3>Before</h3>" + HTML.table([("token", false), ("id", true), ("p before", true), ("p after", true)],
                                                rows: r.before.map { row($0, other: r.probabilitiesAfter) }, id: "before")
         out += "<h3>After</h3>" + HTML.table([("token", false), ("id", true), ("p after", true), ("p before", true)],

@@ -50,17 +50,52 @@ import Testing
             }
             // The server still answers after every refusal.
             try await client.execute(uri: "/cache/1", method: .get) { response in #expect(response.status == .ok) }
-            // A 100k-character query passes NIO's 80 KiB request-head limit: Hummingbird answers a
-            // bare 400 and closes that connection before any page code runs; the server goes on.
+            // A 100k-character prompt or regex gets through the HTTP parser (head limit 1 MiB) to a
+            // page that names the parameter and the limits.
             let port = try #require(client.port)
-            let huge = try #require(URL(string: "http://127.0.0.1:\(port)/cache/0/search?regex=" + String(repeating: "a", count: 100_000)))
-            let (_, hugeResponse) = try await URLSession.shared.data(from: huge)
-            #expect((hugeResponse as? HTTPURLResponse)?.statusCode == 400)
+            for (path, name) in [("/cache/0/search?regex=", "regex"), ("/live?prompt=", "prompt")] {
+                let huge = try #require(URL(string: "http://127.0.0.1:\(port)" + path + String(repeating: "a", count: 100_000)))
+                let (hugeData, hugeResponse) = try await URLSession.shared.data(from: huge)
+                let text = String(decoding: hugeData, as: UTF8.self)
+                #expect((hugeResponse as? HTTPURLResponse)?.statusCode == 414, "\(path)")
+                #expect(text.contains("id=\"error\"") && text.contains("its parameter &#39;\(name)&#39; alone \(100_001 + name.count)")
+                        && text.contains("1000 per value, so a prompt or a regular expression has at most 1000 characters"), "\(text.suffix(600))")
+            }
             // An independent client on the same port.
             let url = try #require(URL(string: "http://127.0.0.1:\(port)/cache/0/codebook/0/code/1?context=1"))
             let (data, urlResponse) = try await URLSession.shared.data(from: url)
             #expect((urlResponse as? HTTPURLResponse)?.statusCode == 200)
             #expect(occurrences(of: "tok hit", in: String(decoding: data, as: UTF8.self)) == 3)
+        }
+    }
+
+    @Test func theDemoCodeFormPostsOnlyFromTheSameOrigin() async throws {
+        let f = try BrowserFixture()
+        defer { f.cleanUp() }
+        let app = BrowserServer.application(site: BrowserSite(caches: f.caches))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let form = ByteBuffer(string: "codebook=cb&code=2&description=sat+and+ran")
+            var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            try await client.execute(uri: "/cache/0/demo-codes", method: .post, headers: headers, body: form) { response in
+                #expect(response.status.code == 403 && self.body(response).contains("a POST from origin &#39;none&#39; is refused"), "\(self.body(response))")
+            }
+            headers[HTTPField.Name("Origin")!] = "http://evil.example"
+            try await client.execute(uri: "/cache/0/demo-codes", method: .post, headers: headers, body: form) { response in
+                #expect(response.status.code == 403)
+            }
+            // Foundation's client on the same port, with the page's own origin.
+            var request = URLRequest(url: try #require(URL(string: "http://127.0.0.1:\(port)/cache/0/demo-codes")))
+            request.httpMethod = "POST"
+            request.httpBody = Data("codebook=cb&code=2&description=sat+and+ran".utf8)
+            request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+            request.setValue("http://127.0.0.1:\(port)", forHTTPHeaderField: "Origin")
+            let (data, response) = try await URLSession.shared.data(for: request)
+            #expect((response as? HTTPURLResponse)?.statusCode == 200 && String(decoding: data, as: UTF8.self).contains("id=\"saved\""),
+                    "\(String(decoding: data, as: UTF8.self).suffix(600))")
+            try await client.execute(uri: "/cache/0", method: .get) { response in
+                #expect(self.body(response).contains("<td>sat and ran</td>"))
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdTesting
 import Testing
+@testable import Features
 @testable import InterveneServer
 import Models
 
@@ -31,6 +32,61 @@ struct ChromiumTests {
                 let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
                 #expect(size > 1_000, "\(file)")
             }
+        }
+    }
+
+    /// The issue's must-show: code search over the codebook tutorial's TokFSM cache (the quick
+    /// mode's `--cache DIR --cache-sequences 24`, Tests/Fixtures/tokfsm-codebook-cache) returns
+    /// state 6's codes — ` 0(6)` picks the last digit of "06" — with the precision and recall
+    /// `CodeSearch.search` gives on the same cache.
+    @Test func codeSearchShowsTheTokFSMStateCodesWithTheirPrecision() async throws {
+        let path = serverRepositoryRoot + "/Tests/Fixtures/tokfsm-codebook-cache"
+        let cache = try ServedCache.load(path)
+        guard case .codebook(_, _, let codes, _) = cache else { Issue.record("not a codebook cache"); return }
+        let expected = try CodeSearch.search(codes, pattern: " 0(6)", options: CodeSearchOptions(sort: .precision, limit: 50))
+        let best = try #require(expected.matches.first)
+        #expect(best.codebook == "L0.mlp" && best.precision == 1 && best.recall == 1, "\(best)")  // a perfect state code
+        let shots = ProcessInfo.processInfo.environment["BROWSER_SCREENSHOTS"] ?? temporaryPath("screenshots")
+        try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
+        let app = BrowserServer.application(site: BrowserSite(caches: [cache]))
+        try await app.test(.live) { client in
+            let url = "http://127.0.0.1:\(try #require(client.port))/cache/0/search?regex=+0%286%29&sort=precision&limit=50"
+            let dom = try await HeadlessChromium.dom(url)
+            #expect(dom.contains("The pattern matches <b>\(expected.matchedTokens)</b> of 600 tokens; \(expected.matches.count) codes shown."), "\(dom.suffix(2000))")
+            for m in expected.matches {
+                let b = try #require(codes.codebooks.firstIndex { $0.name == m.codebook })
+                let row = "<td>\(m.codebook)</td><td><a href=\"/cache/0/codebook/\(b)/code/\(m.code)\">\(m.code)</a></td><td>\(HTML.number(m.precision))</td>"
+                    + "<td>\(HTML.number(m.recall))</td><td>\(m.activations)</td><td>\(m.matchedActivations)</td>"
+                #expect(dom.contains(row), "\(row)")
+            }
+            try await Self.screenshot(url, to: shots + "/tokfsm-search.png")
+            // A sequence's topic codes (codes covering ≥ 20% of its tokens), as topicCodes gives them.
+            let topics = try CodeSearch.topicCodes(codes, document: 0, options: CodeSearchOptions(minPrecision: 0.01, minRecall: 0.2, sort: .recall, limit: 100))
+            let document = "http://127.0.0.1:\(try #require(client.port))/cache/0/document/0?fraction=0.2"
+            let topicDOM = try await HeadlessChromium.dom(document)
+            #expect(!topics.isEmpty && occurrences(of: "<tr><td>", in: topicDOM) == topics.count, "\(topicDOM.suffix(1500))")
+            try await Self.screenshot(document, to: shots + "/topic-codes.png")
+        }
+    }
+
+    /// Writes a screenshot of `url` and checks that it is a real image.
+    static func screenshot(_ url: String, to file: String) async throws {
+        try await HeadlessChromium.screenshot(url, to: file)
+        let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        #expect(size > 1_000, "\(file)")
+    }
+
+    @Test func liveCodeActionRenders() async throws {
+        let f = try CodebookLiveFixture()
+        defer { f.cleanUp() }
+        let shots = ProcessInfo.processInfo.environment["BROWSER_SCREENSHOTS"] ?? temporaryPath("screenshots")
+        try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
+        let app = BrowserServer.application(site: f.site)
+        try await app.test(.live) { client in
+            let url = "http://127.0.0.1:\(try #require(client.port))/live?prompt=the+quick+brown+fox&action=code-force&codebook=L1.mlp&code=3&slot=all&position=last"
+            let dom = try await HeadlessChromium.dom(url)
+            #expect(dom.contains("id=\"before\"") && dom.contains("id=\"after\"") && dom.contains("code 3 of L1.mlp forced into every slot"))
+            try await Self.screenshot(url, to: shots + "/live-code.png")
         }
     }
 

@@ -206,13 +206,25 @@ let meanMSE = metrics.map(\.reconstructionMSE).reduce(0, +) / Double(max(metrics
 //    search the codes firing on the last digit of its occurrences (the regex " 6(2)" picks the
 //    token "2" of state 62; see TokFSMCodes). A state code is the most precise code of some
 //    codebook with recall ≥ 0.5; the best single neuron at the same recall is its baseline.
+/// The codes of the first `count` documents of `codes` (all when it has fewer): documents, every
+/// codebook's ids and the neuron tables' rows cut to them.
+func firstSequences(_ codes: CollectedCodes, _ count: Int) throws -> CollectedCodes {
+    let documents = Array(codes.documents.prefix(count))
+    let rows = documents.reduce(0) { $0 + $1.ids.count }
+    let books = codes.codebooks.map { CollectedCodebook(name: $0.name, codeCount: $0.codeCount, k: $0.k, ids: Array($0.ids.prefix(count)), vectors: $0.vectors) }
+    let neurons = codes.neurons.mapValues { t in Tensor(shape: [rows, t.shape[1]], values: Array(t.scalars.prefix(rows * t.shape[1]))) }
+    return try CollectedCodes(documents: documents, codebooks: books, neurons: neurons)
+}
 let analysisSequences = fsm.batch(count: full ? 256 : 128, states: sample.states, seed: 2_000_000)
 let collected = try TokFSMCodes.collect(codebooks, fsm: fsm, sequences: analysisSequences)
 if let folder = option("--cache", in: arguments, "a folder", { $0 }) {
     // The same codes as a codebook cache: `intervene codebook search --cache DIR --regex ' 6(2)'` finds state 62's codes.
-    try CodebookCache.write(collected, to: folder, model: .init(type: "gpt_neox", fingerprint: CodebookBundle.baseFingerprint(withCodes),
-                                                                source: "07-CodebookFeatures TokFSM(states: \(fsm.stateCount), edges: \(fsm.edgesPerState), seed: 42)"))
-    say("codes of \(analysisSequences.count) sequences written to the cache folder \(folder)")
+    // `--cache-sequences N` writes the first N analysed sequences only (a small cache, e.g. a test fixture).
+    let kept = option("--cache-sequences", in: arguments, "a positive integer", { Int($0).flatMap { $0 > 0 ? $0 : nil } }) ?? analysisSequences.count
+    let written = try firstSequences(collected, kept)
+    try CodebookCache.write(written, to: folder, model: .init(type: "gpt_neox", fingerprint: CodebookBundle.baseFingerprint(withCodes),
+                                                              source: "07-CodebookFeatures TokFSM(states: \(fsm.stateCount), edges: \(fsm.edgesPerState), seed: 42)"))
+    say("codes of \(written.documents.count) sequences written to the cache folder \(folder)")
 }
 let perCodebook = try TokFSMCodes.stateCodes(collected, fsm: fsm, minRecall: 0.5, perCodebook: true)
 let best = Dictionary(grouping: perCodebook, by: \.state).mapValues { $0.max { ($0.precision, $0.recall) < ($1.precision, $1.recall) }! }
