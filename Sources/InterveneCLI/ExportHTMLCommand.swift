@@ -6,7 +6,7 @@ import InterveneServer
 struct ExportHTMLCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export-html",
-        abstract: "Write the browser's pages for cache folders as a static site (index, caches, codes, latents; no search).",
+        abstract: "Write the browser's pages for cache and experiment folders as a static site (index, caches, codes, latents, sweep cells, trace grids; no search).",
         discussion: """
         SITE/index.html links one page per cache; a codebook cache's page lists its codes that fire and a latent cache's
         page its latents, the most frequent first, up to --max-pages each, and a page is written for each one listed.
