@@ -54,9 +54,9 @@ struct BundlePages {
         }
         if let interventions = json["interventions"]?.arrayValue {
             body += "<h2>Interventions</h2>"
-            body += HTML.table([("key", false), ("type", false), ("hyperparameters", false), ("tensors", false)], rows: interventions.map { i in
+            body += HTML.table([("key", false), ("type", false), ("hyperparameters", false), ("tensors", true)], rows: interventions.map { i in
                 [HTML.escape(Self.text(i["key"])), HTML.escape(Self.text(i["type"])), HTML.escape(Self.text(i["hyperparameters"])),
-                 HTML.escape(Self.text(i["tensors"]))]
+                 "\(i["tensors"]?.arrayValue?.count ?? 0)"]
             }, id: "interventions")
         }
         if let codebooks = json["codebooks"]?.arrayValue {

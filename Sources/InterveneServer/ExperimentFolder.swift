@@ -7,7 +7,8 @@ import Tensors
 /// An experiment output folder the browser serves, read whole at start-up (the pages never
 /// touch the disk again). Formats without a manifest.json are recognised by their files:
 ///
-///     sweep.json (+ cells/, bundles/, results.json)   `intervene sweep --out` or `sweep-merge`
+///     sweep.json (+ cells/, bundles/, results.json)   `intervene sweep --out`
+///     results.json (alone)                             `intervene sweep-merge --out` to a new folder
 ///     trace.json                                       `intervene trace|patch --out`
 ///     attribution.json (kind "attribution")            `intervene attribute --out`
 ///     bundle.json                                      a saved intervention or codebook bundle
@@ -32,7 +33,7 @@ public enum ExperimentFolder: Sendable {
     }
 
     /// The files that mark each kind, in the order they are tried.
-    public static let markers = ["sweep.json", "trace.json", AttributionFile.fileName, "bundle.json"]
+    public static let markers = ["sweep.json", "results.json", "trace.json", AttributionFile.fileName, "bundle.json"]
 
     /// Reads the experiment folder at `path`, or nil when none of `markers` is there. Throws
     /// `ServeError.unreadableCache` naming the file when a marker file does not read.
@@ -42,6 +43,7 @@ public enum ExperimentFolder: Sendable {
         do {
             switch marker {
             case "sweep.json": return .sweep(try SweepContents.read(path))
+            case "results.json": return .sweep(try SweepContents.readMerged(path))
             case "trace.json":
                 let trace = try CausalTrace.decode(try Data(contentsOf: URL(fileURLWithPath: path + "/trace.json")))
                 for grid in trace.grids { try checkGrid(grid.values, grid.effects, positions: trace.tokens.count, file: path + "/trace.json", field: "grids (\(grid.component))") }
@@ -91,16 +93,66 @@ public struct SweepContents: Sendable {
     /// The result of cell `index`, if finished.
     public func result(_ index: Int) -> SweepCellResult? { results.results.first { $0.cell.index == index } }
 
+    /// The bundle of each of `cells` with a bundles/cell-NNNN/bundle.json, and why any of them does not read.
+    static func readBundles(_ cells: [SweepCell], in folder: SweepFolder) -> ([Int: BundleContents], [Int: String]) {
+        var bundles: [Int: BundleContents] = [:], errors: [Int: String] = [:]
+        for cell in cells where FileManager.default.fileExists(atPath: folder.bundlePath(cell) + "/bundle.json") {
+            do { bundles[cell.index] = try BundleContents.read(folder.bundlePath(cell)) } catch { errors[cell.index] = "\(error)" }
+        }
+        return (bundles, errors)
+    }
+
+    /// Reads a folder holding only the merged results.json (of `sweep-merge --out`): the cells,
+    /// their swept values and metrics; the heatmap's rows and columns are the default choice
+    /// (`SweepSpec.heatmapAxes` without rows or columns given), as results.json does not record them.
+    public static func readMerged(_ path: String) throws -> SweepContents {
+        let file = path + "/results.json"
+        let root = try JSONValue.parse(contentsOf: file)
+        func invalid(_ field: String, _ value: JSONValue?, _ expected: String) -> ExperimentError {
+            .invalid(file: file, field: field, value: value?.serialized() ?? "missing", expected: expected)
+        }
+        guard let name = root["experiment"]?.stringValue else { throw invalid("experiment", root["experiment"], "the experiment's name") }
+        guard let hash = root["experiment_hash"]?.stringValue else { throw invalid("experiment_hash", root["experiment_hash"], "a string") }
+        let metric = root["metric"]?.stringValue ?? "iia"
+        guard let items = root["cells"]?.arrayValue else { throw invalid("cells", root["cells"], "a list of cells") }
+        var results: [SweepCellResult] = []
+        for (n, item) in items.enumerated() {
+            guard let index = item["index"]?.intValue, index >= 0 else { throw invalid("cells[\(n)].index", item["index"], "an integer ≥ 0") }
+            func label(_ axis: SweepAxis) -> String? { item[axis.rawValue]?.stringValue }
+            func number(_ axis: SweepAxis) throws -> Int? {
+                guard let text = label(axis) else { return nil }
+                guard let value = Int(text) else { throw invalid("cells[\(n)].\(axis.rawValue)", item[axis.rawValue], "an integer as a string") }
+                return value
+            }
+            let cell = SweepCell(index: index, variable: label(.variable), interventionType: label(.interventionType), position: try number(.position),
+                                 layer: try number(.layer), lowRankDimension: try number(.lowRankDimension))
+            let metrics = (item["metrics"]?.objectValue ?? JSONObject()).compactMap { k, v in v.doubleValue.map { (k, $0) } }
+            results.append(SweepCellResult(experimentHash: hash, cellCount: items.count, cell: cell, metrics: Dictionary(metrics) { a, _ in a },
+                                           seconds: item["seconds"]?.doubleValue ?? 0))
+        }
+        guard Set(results.map(\.cell.index)) == Set(0..<results.count) else { throw invalid("cells", nil, "cells indexed 0..<\(results.count), each once") }
+        results.sort { $0.cell.index < $1.cell.index }
+        let swept = SweepAxis.allCases.filter { axis in results.contains { $0.cell.label(axis) != nil } }
+        let preference: [SweepAxis] = [.layer, .lowRankDimension, .position, .interventionType, .variable]
+        let rows = preference.first { swept.contains($0) } ?? .layer
+        let columns = preference.first { swept.contains($0) && $0 != rows }
+        // SweepManifest is made from a plan or decoded: decode the one these cells describe.
+        let encoder = JSONEncoder()
+        var manifest: [String: Any] = ["experiment_name": name, "experiment_hash": hash, "metric": metric, "rows": rows.rawValue,
+                                       "cells": try JSONSerialization.jsonObject(with: try encoder.encode(results.map(\.cell)))]
+        if let columns { manifest["columns"] = columns.rawValue }
+        let decoded = try JSONDecoder().decode(SweepManifest.self, from: try JSONSerialization.data(withJSONObject: manifest))
+        let (bundles, errors) = readBundles(decoded.cells, in: SweepFolder(path))
+        return SweepContents(results: SweepResults(manifest: decoded, results: results), missing: [], bundles: bundles, bundleErrors: errors)
+    }
+
     /// Reads sweep.json, every finished cell and every cell's bundle.
     public static func read(_ path: String) throws -> SweepContents {
         let folder = SweepFolder(path)
         let manifest = try folder.readManifest()
         let finished = try folder.finishedCells(hash: manifest.experimentHash)
         let results = manifest.cells.compactMap { finished[$0.index] }
-        var bundles: [Int: BundleContents] = [:], errors: [Int: String] = [:]
-        for cell in manifest.cells where FileManager.default.fileExists(atPath: folder.bundlePath(cell) + "/bundle.json") {
-            do { bundles[cell.index] = try BundleContents.read(folder.bundlePath(cell)) } catch { errors[cell.index] = "\(error)" }
-        }
+        let (bundles, errors) = readBundles(manifest.cells, in: folder)
         return SweepContents(results: SweepResults(manifest: manifest, results: results),
                              missing: manifest.cells.map(\.index).filter { finished[$0] == nil }, bundles: bundles, bundleErrors: errors)
     }

@@ -39,8 +39,7 @@ struct ChromiumTests {
     @Test func heatmapPageRendersSVG() async throws {
         let f = try ExperimentFixture()
         defer { f.cleanUp() }
-        let shots = ProcessInfo.processInfo.environment["BROWSER_SCREENSHOTS"] ?? temporaryPath("screenshots")
-        try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
+        let shots = try Self.screenshotFolder()
         let app = BrowserServer.application(site: BrowserSite(caches: f.caches))
         try await app.test(.live) { client in
             let base = "http://127.0.0.1:\(try #require(client.port))"
@@ -51,12 +50,23 @@ struct ChromiumTests {
             let grid = try await HeadlessChromium.dom(base + "/cache/1/grid/0")
             #expect(occurrences(of: "<rect class=\"cell\"", in: grid) == 6)
             for (name, path) in [("heatmap", "/cache/0"), ("trace", "/cache/1/grid/0")] {
-                let file = shots + "/\(name).png"
-                try await HeadlessChromium.screenshot(base + path, to: file)
-                let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
-                #expect(size > 1_000, "\(file)")
+                try await Self.screenshot(base + path, to: shots + "/\(name).png")
             }
         }
+    }
+
+    /// BROWSER_SCREENSHOTS (default: a temporary folder), created.
+    static func screenshotFolder() throws -> String {
+        let shots = ProcessInfo.processInfo.environment["BROWSER_SCREENSHOTS"] ?? temporaryPath("screenshots")
+        try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
+        return shots
+    }
+
+    /// A screenshot of `url` to `file`, expected to be a real picture (over 1 000 bytes).
+    static func screenshot(_ url: String, to file: String) async throws {
+        try await HeadlessChromium.screenshot(url, to: file)
+        let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        #expect(size > 1_000, "\(file)")
     }
 
     /// The first token cell of the table with `id` in a page.

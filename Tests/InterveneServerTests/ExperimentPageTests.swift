@@ -52,7 +52,7 @@ import Testing
         #expect(bundle.status == 200)
         for html in [bundle.html, get(site, "/cache/3").html] {
             #expect(html.contains("<td><code>layer_0_comp_block_output#0.rotate_layer.weight</code></td><td>F32</td><td>[4, 2]</td><td>8</td>"))
-            #expect(html.contains("<td>layer_0_comp_block_output#0</td><td>LowRankRotatedSpaceIntervention</td><td>embed_dim = 4, low_rank_dimension = 2</td>"))
+            #expect(html.contains("<td>layer_0_comp_block_output#0</td><td>LowRankRotatedSpaceIntervention</td><td>embed_dim = 4, low_rank_dimension = 2</td><td>1</td>"))
             #expect(html.contains("<td>block_output</td><td>0</td><td>2</td><td>pos</td>"))  // the site
             #expect(html.contains("<tr><td>iia</td><td>0.75</td></tr>"))
             #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; more") && !html.contains("<script>alert"))
@@ -114,6 +114,25 @@ import Testing
             #expect(page.status == status, "\(path)")
             #expect(page.html.contains("class=\"error\"") && page.html.contains(message), "\(path): \(page.html.prefix(1200))")
         }
+    }
+
+    /// A folder with only the merged results.json (sweep-merge --out elsewhere) is a sweep too,
+    /// with the same heatmap cells as the sweep folder it was merged from.
+    @Test func aMergedResultsFolderIsServedAsASweep() throws {
+        let f = try ExperimentFixture()
+        let merged = temporaryPath("merged")
+        defer { f.cleanUp(); try? FileManager.default.removeItem(atPath: merged) }
+        guard case .experiment(_, .sweep(let contents)) = f.caches[0] else { Issue.record("not a sweep"); return }
+        try SweepResults(manifest: contents.manifest, results: contents.results.results).write(to: merged)
+        let served = try ServedCache.load(merged)
+        guard case .experiment(_, .sweep(let again)) = served else { Issue.record("\(served.kindDescription)"); return }
+        #expect(again.manifest.rows == .layer && again.manifest.columns == .lowRankDimension 
+                && again.results.results.map(\.cell) == contents.results.results.map(\.cell) && again.results.results.map(\.metrics) == contents.results.results.map(\.metrics))
+        let page = get(BrowserSite(caches: [served]), "/cache/0")
+        #expect(page.status == 200 && occurrences(of: "class=\"cell\"", in: page.html) == 3)
+        #expect(page.html.contains("<a href=\"/cache/0/cell/1\"><g><title>cell 1: layer=0 low_rank_dimension=2; iia 0.7500</title>"))
+        try #"{"experiment": "x", "experiment_hash": "h", "cells": [{"index": 0, "layer": "one"}]}"#.write(toFile: merged + "/results.json", atomically: true, encoding: .utf8)
+        #expect(throws: ServeError.self) { try ServedCache.load(merged) }
     }
 
     @Test func damagedExperimentFoldersAreRefusedNamingTheFile() throws {

@@ -12,6 +12,30 @@ import Models
 /// `intervene serve` and `intervene export-html` as processes.
 @Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: interveneBinary), "needs the intervene binary (swift build)"))
 struct ServeProcessTests {
+    /// Starts `intervene ARGUMENTS` (a serve command) and waits for the first line of its
+    /// standard output, which names the URL.
+    func startServer(_ arguments: [String]) async throws -> (process: Process, firstLine: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: interveneBinary)
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let firstLine: String = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var bytes = Data()
+                while !bytes.contains(UInt8(ascii: "\n")) {
+                    let chunk = out.fileHandleForReading.availableData
+                    if chunk.isEmpty { break }
+                    bytes.append(chunk)
+                }
+                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
+            }
+        }
+        return (process, firstLine)
+    }
+
     @Test func foldersThatAreNotCachesAreRefusedAtStartUp() throws {
         let missing = temporaryPath("missing"), f = try BrowserFixture()
         defer { f.cleanUp() }
@@ -43,25 +67,8 @@ struct ServeProcessTests {
         let written = try runIntervene(["sae", "latents", "--model", model, "--site", "0:block_output", "--sae", sae, "--corpus", corpus,
                                           "--out", cache, "--window", "16", "--json"])
         #expect(written.status == 0, "\(written.error)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: interveneBinary)
-        process.arguments = ["serve", cache, "--model", model, "--port", "0"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, firstLine) = try await startServer(["serve", cache, "--model", model, "--port", "0"])
         defer { if process.isRunning { process.terminate() } }
-        let firstLine: String = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                var bytes = Data()
-                while !bytes.contains(UInt8(ascii: "\n")) {
-                    let chunk = out.fileHandleForReading.availableData
-                    if chunk.isEmpty { break }
-                    bytes.append(chunk)
-                }
-                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
-            }
-        }
         let match = try #require(firstLine.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\//), "printed: \(firstLine)")
         #expect(firstLine.contains("live interventions at /live"))
         let base = "http://127.0.0.1:\(match.1)"
@@ -78,26 +85,8 @@ struct ServeProcessTests {
     @Test func servePrintsItsURLAnswersAndStopsOnSIGTERM() async throws {
         let f = try BrowserFixture()
         defer { f.cleanUp() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: interveneBinary)
-        process.arguments = ["serve", f.codebookPath, f.latentPath, "--port", "0"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, firstLine) = try await startServer(["serve", f.codebookPath, f.latentPath, "--port", "0"])
         defer { if process.isRunning { process.terminate() } }
-        // The first line of standard output names the URL.
-        let firstLine: String = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                var bytes = Data()
-                while !bytes.contains(UInt8(ascii: "\n")) {
-                    let chunk = out.fileHandleForReading.availableData
-                    if chunk.isEmpty { break }
-                    bytes.append(chunk)
-                }
-                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
-            }
-        }
         let match = try #require(firstLine.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\//), "printed: \(firstLine)")
         #expect(firstLine.contains("2 cache(s)"))
         let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(match.1)/cache/1/latent/0")!)
@@ -133,25 +122,8 @@ struct ServeProcessTests {
         #expect(sweep.status == 0, "\(sweep.error)")
         let results = try SweepResults.merge([scratch + "/out"])
         let iia = try #require(results.results[1].metrics["iia"])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: interveneBinary)
-        process.arguments = ["serve", scratch + "/out", "--port", "0"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, firstLine) = try await startServer(["serve", scratch + "/out", "--port", "0"])
         defer { if process.isRunning { process.terminate() } }
-        let firstLine: String = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                var bytes = Data()
-                while !bytes.contains(UInt8(ascii: "\n")) {
-                    let chunk = out.fileHandleForReading.availableData
-                    if chunk.isEmpty { break }
-                    bytes.append(chunk)
-                }
-                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
-            }
-        }
         let match = try #require(firstLine.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\//), "printed: \(firstLine)")
         let base = "http://127.0.0.1:\(match.1)"
         func get(_ path: String) async throws -> (Int, String) {
