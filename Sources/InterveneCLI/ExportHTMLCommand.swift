@@ -10,6 +10,7 @@ struct ExportHTMLCommand: ParsableCommand {
         discussion: """
         SITE/index.html links one page per cache; a codebook cache's page lists its codes that fire and a latent cache's
         page its latents, the most frequent first, up to --max-pages each, and a page is written for each one listed.
+        Experiment folders (as `intervene serve` reads them) add a page per finished sweep cell and its bundle, and per trace grid.
         An existing SITE folder is replaced only when empty or written by export-html.
         """
     )
