@@ -69,9 +69,9 @@ let package = Package(
         .testTarget(name: "FeaturesTests", dependencies: ["InterveneTestSupport", "Features", "Intervene", "Models", "Tensors"]),
         .testTarget(name: "GoldenTests", dependencies: ["Features", "Intervene", "Models", "Tensors"]),
         // The `intervene` command in-process (parse + run), on tiny model folders.
-        .testTarget(name: "InterveneCLITests", dependencies: ["InterveneTestSupport", "InterveneCLI", "Features", "Intervene", "Models", "Tensors"]),
+        .testTarget(name: "InterveneCLITests", dependencies: ["InterveneTestSupport", "InterveneCLI", "CausalAbstraction", "Features", "Intervene", "Models", "Tensors"]),
         .testTarget(name: "InterveneServerTests", dependencies: [
-            "InterveneTestSupport", "InterveneServer", "Features", "Intervene", "Models", "Tensors",
+            "InterveneTestSupport", "InterveneServer", "CausalAbstraction", "Features", "Intervene", "Models", "Tensors",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

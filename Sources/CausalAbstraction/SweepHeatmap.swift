@@ -7,8 +7,10 @@ public enum SweepHeatmap {
     /// The label of a cell on an axis it has no value for (a subspace size for a type that reads none).
     static let notApplicable = "n/a"
 
-    /// The SVG text of `results`' heatmap.
-    public static func svg(_ results: SweepResults) -> String {
+    /// The SVG text of `results`' heatmap. With `cellLink` (a cell index → an href, e.g. the
+    /// browser's cell page) each cell is an SVG `<a>` to it, and its rect has class "cell" and
+    /// `data-cell` = its index.
+    public static func svg(_ results: SweepResults, cellLink: ((Int) -> String)? = nil) -> String {
         let manifest = results.manifest, metric = manifest.metric
         let rowAxis = manifest.rows, columnAxis = manifest.columns
         let panelAxes = results.axes.filter { $0 != rowAxis && $0 != columnAxis }
@@ -44,9 +46,11 @@ public enum SweepHeatmap {
                     }
                     let t = Swift.max(0, Swift.min(1, value)), red = Int(255 - 200 * t), green = Int(255 - 120 * t)
                     let title = "cell \(result.cell.index): \(result.cell.summary); \(metric) \(String(format: "%.4f", value))"
-                    svg.append("<g><title>\(SVGPlot.escape(title))</title>")
-                    svg.append("<rect x=\"\(x)\" y=\"\(y)\" width=\"\(cell - 2)\" height=\"\(cell - 2)\" fill=\"rgb(\(red),\(green),255)\"/>")
-                    svg.append("<text x=\"\(x + cell / 2 - 1)\" y=\"\(y + cell / 2 + 4)\" text-anchor=\"middle\" fill=\"\(t > 0.6 ? "white" : "black")\">\(String(format: "%.2f", value))</text></g>")
+                    let link = cellLink.map { "<a href=\"\(SVGPlot.escape($0(result.cell.index)).replacingOccurrences(of: "\"", with: "&quot;"))\">" } ?? ""
+                    let marked = cellLink == nil ? "" : " class=\"cell\" data-cell=\"\(result.cell.index)\""
+                    svg.append("\(link)<g><title>\(SVGPlot.escape(title))</title>")
+                    svg.append("<rect\(marked) x=\"\(x)\" y=\"\(y)\" width=\"\(cell - 2)\" height=\"\(cell - 2)\" fill=\"rgb(\(red),\(green),255)\"/>")
+                    svg.append("<text x=\"\(x + cell / 2 - 1)\" y=\"\(y + cell / 2 + 4)\" text-anchor=\"middle\" fill=\"\(t > 0.6 ? "white" : "black")\">\(String(format: "%.2f", value))</text></g>\(link.isEmpty ? "" : "</a>")")
                 }
             }
             for (c, columnLabel) in columns.enumerated() {

@@ -10,7 +10,8 @@ extension SVGPlot {
                                     valueName: String = "p") -> String {
         let layers = effects.count, positions = tokens.count
         let cell = 16, left = 12 + 7 * min(24, (tokens.map(\.count).max() ?? 4) + 4), top = 46
-        let width = left + cell * layers + 90, height = top + cell * positions + 44
+        // Wide enough for the title too (about 7 pixels a character at 13 px).
+        let width = Swift.max(left + cell * layers + 90, 7 * title.count + 20), height = top + cell * positions + 44
         let scale = Swift.max(effects.joined().map { Swift.abs($0) }.max() ?? 0, 1e-12)
         func label(_ p: Int) -> String {
             let text = String(reflecting: tokens[p])

@@ -17,6 +17,9 @@ struct AttributeCommand: ParsableCommand {
         embeddings — and the direct logit attribution of each head, attention bias, MLP and the embeddings through the final norm with its scale
         frozen. With --source (as many tokens as the prompt), also the layers × positions grid of the gradient estimate next to real
         activation patching at --component, their correlation and timings, and both grids as SVG with --svg-dir.
+        --out DIR writes DIR/attribution.json (format "intervene-attribution", kind "attribution": the prompt, metric, method,
+        the top --top nodes, the direct logit attribution and the grids; see AttributionFile) and, with --source, the two SVGs,
+        a folder `intervene serve` and `export-html` show as a sortable node table.
         Example: intervene attribute --model SmolLM2.gguf --prompt "The capital of France is" --target " Paris" --distractor " Rome" \\
                  --source "The capital of Italy is" --svg-dir out
         """
@@ -59,6 +62,9 @@ struct AttributeCommand: ParsableCommand {
 
     @Option(help: "A sparse autoencoder as SITE=FOLDER (an SAELens folder: cfg.json + sae_weights.safetensors), spliced in at every position with its error term kept; its latents are attributed too. Repeatable.")
     var sae: [String] = []
+
+    @Option(help: "A folder for attribution.json (and, with --source, the grids as SVG) that `intervene serve` browses.")
+    var out: String?
 
     @Option(name: .customLong("svg-dir"), help: "Write the patching and attribution grids as SVG heatmaps into this folder (needs --source).")
     var svgDir: String?
@@ -112,6 +118,7 @@ struct AttributeCommand: ParsableCommand {
             print(AttributeReport.dlaText(dla, metric: nodes.metric))
             report["direct_logit_attribution"] = AttributeReport.dlaJSON(dla)
         }
+        var patchingGrids: AttributionPatching?
         if let sourceIds = question.source {
             let bar = TerminalProgress(label: "patching")
             let grids = try AttributionPatching.run(model: loaded.model, base: question.base, source: sourceIds,
@@ -122,8 +129,15 @@ struct AttributeCommand: ParsableCommand {
             report["source"] = source
             report["patching"] = AttributeReport.gridJSON(grids, component: component)
             if let svgDir { try AttributeReport.writeSVG(grids, tokens: question.baseTokens, component: component, to: svgDir) }
+            patchingGrids = grids
         }
         if let json { try AttributeReport.write(report, to: json) }
+        if let out {
+            let file = AttributionFile(prompt: prompt, question: question, target: target, distractor: distractor, source: source,
+                                       nodes: nodes, top: top, grids: patchingGrids, component: component)
+            try file.write(to: out)
+            if let patchingGrids { try AttributeReport.writeSVG(patchingGrids, tokens: question.baseTokens, component: component, to: out) }
+        }
         return report
     }
 

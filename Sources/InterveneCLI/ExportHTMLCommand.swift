@@ -6,10 +6,11 @@ import InterveneServer
 struct ExportHTMLCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export-html",
-        abstract: "Write the browser's pages for cache folders as a static site (index, caches, codes, latents; no search).",
+        abstract: "Write the browser's pages for cache and experiment folders as a static site (index, caches, codes, latents, sweep cells, trace grids; no search).",
         discussion: """
         SITE/index.html links one page per cache; a codebook cache's page lists its codes that fire and a latent cache's
         page its latents, the most frequent first, up to --max-pages each, and a page is written for each one listed.
+        Experiment folders (as `intervene serve` reads them) add a page per finished sweep cell and its bundle, and per trace grid.
         An existing SITE folder is replaced only when empty or written by export-html.
         """
     )

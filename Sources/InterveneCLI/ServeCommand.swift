@@ -5,15 +5,17 @@ import Intervene
 import InterveneServer
 import Models
 
-/// `intervene serve CACHE_DIR… [--port P] [--host H]`: the browser for codebook and latent caches.
+/// `intervene serve CACHE_DIR… [--port P] [--host H]`: the browser for caches and experiment folders.
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Browse codebook and latent cache folders in a web browser (server-rendered pages, nothing fetched from outside).",
+        abstract: "Browse cache, sweep, trace, attribution and bundle folders in a web browser (server-rendered pages, nothing fetched from outside).",
         discussion: """
         Each folder is recognised by its manifest.json: a codebook cache (written by `intervene codebook cache`) or a latent
-        cache (written by `intervene sae latents`). A missing or unrecognised folder is refused before the server starts
-        (exit 2). With --model the page /live runs interventions on that model (a zero or scaled site, an SAE latent set or
+        cache (written by `intervene sae latents`); or by its files: a sweep (sweep.json, from `intervene sweep`: IIA heatmap,
+        cell pages, each cell's bundle), a trace (trace.json, from `intervene trace` or `patch`: token × layer heatmaps), an
+        attribution run (attribution.json, from `intervene attribute --out`: node table) or a bundle (bundle.json: config,
+        metrics, card, tensor shapes). A missing or unrecognised folder is refused before the server starts (exit 2). With --model the page /live runs interventions on that model (a zero or scaled site, an SAE latent set or
         ablated) and a latent page shows its latent on a typed prompt; the model must be the one the caches were written
         from where they record a fingerprint (else exit 2). With a codebook cache, the codebook bundle it records (or
         --codebooks BUNDLE) is inserted into the model and /live also forces or disables codes; a bundle made for another
@@ -102,6 +104,8 @@ func loadLiveModel(_ name: String, caches: [ServedCache], codebooks: String? = n
             } else {
                 FileHandle.standardError.write(Data("note: the SAE of '\(path)' (\(m.sae.source)) cannot be read; its latents are not live\n".utf8))
             }
+        case .experiment:
+            continue
         }
     }
     let inserted = try (loaded.model as? DecoderModel).flatMap { try liveCodebooks(codebooks, onto: $0, modelName: name, caches: caches) }

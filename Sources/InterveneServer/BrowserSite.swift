@@ -41,6 +41,11 @@ public enum LinkStyle: Sendable {
 ///     /cache/I?sort=&page=                      (latent caches) the latent table, 100 rows a page
 ///     /cache/I/latent/L?prompt=                 (with --model and the SAE) the latent on each token of a prompt
 ///     /live?prompt=&site=&action=&factor=&cache=&latent=&value=   (with --model) a live intervention
+///     /cache/I                                  (experiment folders) sweep heatmap + cell table, trace summary,
+///                                               bundle inspector, or attribution node table
+///     /cache/I/cell/K                           (sweeps) cell K: settings, metrics, its bundle
+///     /cache/I/cell/K/bundle                    (sweeps) cell K's bundle inspector
+///     /cache/I/grid/G                           (traces) grid G: token × layer heatmap with hover values
 ///
 /// Anything else is a 404 page; bad input a 400 page naming the field and what is allowed.
 public struct BrowserSite: Sendable {
@@ -124,6 +129,8 @@ public struct BrowserSite: Sendable {
                                                                            maximum: contents.statistics.maximum[l], request)
                 return BrowserPage(status: 200, html: pages.latent(l, live: box))
             }
+        case (.experiment(_, let folder), _):
+            return BrowserPage(status: 200, html: try ExperimentPages(site: self, cache: i, folder: folder).page(request))
         }
         throw notFound(request)
     }
@@ -155,6 +162,8 @@ public struct BrowserSite: Sendable {
                 let metrics = m.metrics.keys.sorted().map { "\($0) = \(HTML.number(m.metrics[$0]!))" }
                 rows.append([link, "latent cache", HTML.escape(m.model.type + " " + m.site), "\(m.sae.dSae) latents, \(m.corpus.tokens) tokens",
                              HTML.escape(metrics.joined(separator: "; "))])
+            case .experiment(_, let folder):
+                rows.append(ExperimentPages(site: self, cache: i, folder: folder).indexRow(link: link))
             }
         }
         var body = HTML.table([("cache", false), ("kind", false), ("model", false), ("size", false), ("metrics", false)], rows: rows, id: "caches")

@@ -8,35 +8,42 @@ public enum ServedCache: Sendable {
     case codebook(path: String, manifest: CodebookCacheManifest, codes: CollectedCodes, counts: [[Int]])
     /// A latent cache (`LatentCache`, manifest kind "sae-latents").
     case latents(path: String, contents: LatentCache.Contents)
+    /// An experiment output folder: a sweep, a trace, a bundle or an attribution run.
+    case experiment(path: String, folder: ExperimentFolder)
 
     /// The folder it was read from.
     public var path: String {
         switch self {
-        case .codebook(let path, _, _, _), .latents(let path, _): return path
+        case .codebook(let path, _, _, _), .latents(let path, _), .experiment(let path, _): return path
         }
     }
 
     /// The folder's last path component, for titles.
     public var name: String { URL(fileURLWithPath: path).lastPathComponent }
 
-    /// "codebook cache" or "latent cache".
+    /// "codebook cache", "latent cache" or the experiment folder's kind.
     public var kindDescription: String {
         switch self {
         case .codebook: return "codebook cache"
         case .latents: return "latent cache"
+        case .experiment(_, let folder): return folder.kindDescription
         }
     }
 
-    /// Reads the folder at `path`, recognised by the `kind` of its manifest.json. Throws
-    /// `ServeError.missingFolder` when there is no such folder, `unrecognisedFolder` when its
-    /// manifest is absent or of another kind, and `unreadableCache` when the reader refuses it.
+    /// Reads the folder at `path`, recognised by the `kind` of its manifest.json, else by the
+    /// files of an experiment folder (`ExperimentFolder.markers`). Throws
+    /// `ServeError.missingFolder` when there is no such folder, `unrecognisedFolder` when it has
+    /// neither or a manifest of another kind, and `unreadableCache` when the reader refuses it.
     public static func load(_ path: String) throws -> ServedCache {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ServeError.missingFolder(path: path)
         }
         guard let bytes = FileManager.default.contents(atPath: path + "/manifest.json") else {
-            throw ServeError.unrecognisedFolder(path: path, found: "no manifest.json")
+            guard let folder = try ExperimentFolder.load(path) else {
+                throw ServeError.unrecognisedFolder(path: path, found: "no manifest.json, " + ExperimentFolder.markers.joined(separator: ", "))
+            }
+            return .experiment(path: path, folder: folder)
         }
         let head = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any]
         guard let kind = head?["kind"] as? String else {
@@ -77,9 +84,9 @@ public enum ServeError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .missingFolder(let path):
-            return "cache folder '\(path)' does not exist; allowed: a folder written by `intervene codebook cache` or `intervene sae latents`"
+            return "cache folder '\(path)' does not exist; allowed: a folder written by `intervene codebook cache`, `sae latents`, `sweep`, `trace`, `patch` or `attribute --out`, or a bundle folder"
         case .unrecognisedFolder(let path, let found):
-            return "folder '\(path)' is not a cache folder (\(found)); allowed: a manifest.json of kind \"\(CodebookCache.kind)\" or \"\(LatentCache.kind)\""
+            return "folder '\(path)' is not a cache folder (\(found)); allowed: a manifest.json of kind \"\(CodebookCache.kind)\" or \"\(LatentCache.kind)\", or an experiment folder with \(ExperimentFolder.markers.joined(separator: ", "))"
         case .unreadableCache(let path, let reason):
             return "cache folder '\(path)' cannot be read: \(reason)"
         case .invalidOption(let field, let value, let allowed):

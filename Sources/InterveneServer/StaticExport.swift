@@ -3,7 +3,8 @@ import Tensors
 
 /// `intervene export-html`: the browser's pages written as a static site — index.html, one
 /// page per cache, and the pages its overview lists (codes that fire and latents, most
-/// frequent first, at most `BrowserSite.staticPageLimit` each), linked by relative file names.
+/// frequent first, at most `BrowserSite.staticPageLimit` each) and, for experiment folders,
+/// every finished sweep cell with its bundle and every trace grid, linked by relative file names.
 /// Search needs a server and is left out.
 public enum StaticExport {
     /// The file marking a folder as an exported site, so a re-export may replace it.
@@ -39,6 +40,10 @@ public enum StaticExport {
             case .latents(_, let contents):
                 let listing = LatentPages(site: site, cache: i, contents: contents)
                 for l in listing.ordered(by: "firing").prefix(pageLimit) { render(site.links.latent(i, l), "/cache/\(i)/latent/\(l)") }
+            case .experiment(_, let folder):
+                for path in ExperimentPages(site: site, cache: i, folder: folder).staticPaths() {
+                    render(path.dropFirst().replacingOccurrences(of: "/", with: "-") + ".html", path)
+                }
             }
         }
         try FileSystem.writeDirectoryAtomically(out) { temporary in

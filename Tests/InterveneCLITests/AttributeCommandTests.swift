@@ -1,4 +1,5 @@
 import ArgumentParser
+import CausalAbstraction
 import Foundation
 import Testing
 import Features
@@ -12,11 +13,12 @@ import Tensors
 
     @Test func writesTheReportTheGridsAndTheSVGs() throws {
         let folder = try tinyModelFolder(), sae = temporaryPath("sae"), json = temporaryPath("attribute") + ".json", svg = temporaryPath("svg")
-        defer { for p in [folder, sae, json, svg] { try? FileManager.default.removeItem(atPath: p) } }
+        let out = temporaryPath("attribution-out")
+        defer { for p in [folder, sae, json, svg, out] { try? FileManager.default.removeItem(atPath: p) } }
         try SAELensFormat.save(try SparseAutoencoder(width: 16, latents: 8, activation: .relu, seed: 5), to: sae)
         let report = try AttributeCommand.parse([
             "--model", folder, "--prompt", prompt, "--source", source, "--target", " is", "--distractor", " of", "--top", "7",
-            "--sae", "1:block_output=" + sae, "--json", json, "--svg-dir", svg,
+            "--sae", "1:block_output=" + sae, "--json", json, "--svg-dir", svg, "--out", out,
         ]).execute()
         let written = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
         #expect(Set(written.keys) == Set(report.keys))
@@ -32,6 +34,18 @@ import Tensors
             let text = try String(contentsOfFile: svg + "/" + name, encoding: .utf8)
             #expect(text.hasPrefix("<svg") && text.contains("L1") && text.hasSuffix("</svg>"))
         }
+        // --out: attribution.json with the same nodes and grids, and the two SVGs beside it.
+        let file = try AttributionFile.read(out + "/" + AttributionFile.fileName)
+        #expect(file.kind == "attribution" && file.format == "intervene-attribution" && file.nodes.count == 7 && file.method == "ig-input(8)")
+        // (Compared with the report in memory: JSONSerialization rounds doubles when it writes --json.)
+        let memoryNodes = try #require(report["nodes"] as? [String: Any]), memoryTop = try #require(memoryNodes["top"] as? [[String: Any]])
+        let memoryGrids = try #require(report["patching"] as? [String: Any])
+        #expect(file.nodes.map(\.attribution) == memoryTop.compactMap { $0["attribution"] as? Double })
+        #expect(file.nodes.map(\.kind) == memoryTop.compactMap { $0["kind"] as? String } && file.nodes.map(\.position) == memoryTop.compactMap { $0["position"] as? Int })
+        #expect(file.patching?.patching == memoryGrids["patching"] as? [[Double]] && file.patching?.attribution == memoryGrids["attribution"] as? [[Double]])
+        #expect(file.metricValue == memoryNodes["metric_value"] as? Double && file.baseline == "source" && file.patching?.component == "block_output")
+        #expect(abs((file.directLogitAttribution?.sum ?? .nan) - sum) < 1e-6 * max(1, abs(sum)) && file.tokens.count == 11 && file.source == source)
+        #expect(FileManager.default.fileExists(atPath: out + "/patching.svg") && FileManager.default.fileExists(atPath: out + "/attribution.svg"))
         // Without a source: activation × gradient and DLA only.
         let plain = try AttributeCommand.parse(["--model", folder, "--prompt", prompt, "--target", " is", "--metric", "loss", "--method", "atp"]).execute()
         #expect(plain["patching"] == nil && (plain["nodes"] as? [String: Any])?["baseline"] as? String == "zero")

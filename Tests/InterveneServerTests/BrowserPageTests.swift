@@ -154,7 +154,7 @@ import Testing
         let empty = temporaryPath("empty")
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: empty) }
-        #expect(throws: ServeError.unrecognisedFolder(path: empty, found: "no manifest.json")) { try ServedCache.load(empty) }
+        #expect(throws: ServeError.unrecognisedFolder(path: empty, found: "no manifest.json, " + ExperimentFolder.markers.joined(separator: ", "))) { try ServedCache.load(empty) }
         try Data("{\"kind\": \"bundle\"}".utf8).write(to: URL(fileURLWithPath: empty + "/manifest.json"))
         #expect(throws: ServeError.unrecognisedFolder(path: empty, found: "manifest kind \"bundle\"")) { try ServedCache.load(empty) }
         try Data("{\"kind\": \"codebook-cache\", \"version\": 1}".utf8).write(to: URL(fileURLWithPath: empty + "/manifest.json"))

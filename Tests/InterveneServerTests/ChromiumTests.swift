@@ -69,7 +69,35 @@ struct ChromiumTests {
         }
     }
 
-    /// Writes a screenshot of `url` and checks that it is a real image.
+    /// A sweep's heatmap page: the inline SVG is in the DOM with one linked rect per finished
+    /// cell; a trace grid renders too. Screenshots heatmap.png and trace.png.
+    @Test func heatmapPageRendersSVG() async throws {
+        let f = try ExperimentFixture()
+        defer { f.cleanUp() }
+        let shots = try Self.screenshotFolder()
+        let app = BrowserServer.application(site: BrowserSite(caches: f.caches))
+        try await app.test(.live) { client in
+            let base = "http://127.0.0.1:\(try #require(client.port))"
+            let dom = try await HeadlessChromium.dom(base + "/cache/0")
+            #expect(dom.contains("data-scripted=\"yes\"") && dom.contains("<svg"))
+            #expect(occurrences(of: "<rect class=\"cell\"", in: dom) == 3, "\(dom.prefix(3000))")
+            #expect(dom.contains("<a href=\"/cache/0/cell/2\"><g><title>cell 2: layer=1 low_rank_dimension=1; iia 0.9375</title>"))
+            let grid = try await HeadlessChromium.dom(base + "/cache/1/grid/0")
+            #expect(occurrences(of: "<rect class=\"cell\"", in: grid) == 6)
+            for (name, path) in [("heatmap", "/cache/0"), ("trace", "/cache/1/grid/0")] {
+                try await Self.screenshot(base + path, to: shots + "/\(name).png")
+            }
+        }
+    }
+
+    /// BROWSER_SCREENSHOTS (default: a temporary folder), created.
+    static func screenshotFolder() throws -> String {
+        let shots = ProcessInfo.processInfo.environment["BROWSER_SCREENSHOTS"] ?? temporaryPath("screenshots")
+        try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
+        return shots
+    }
+
+    /// A screenshot of `url` to `file`, expected to be a real picture (over 1 000 bytes).
     static func screenshot(_ url: String, to file: String) async throws {
         try await HeadlessChromium.screenshot(url, to: file)
         let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0

@@ -5,7 +5,10 @@ import FoundationNetworking
 #endif
 import Models
 import Testing
+import CausalAbstraction
 @testable import Features
+@testable import InterveneServer
+import Models
 
 /// `intervene serve` and `intervene export-html` as processes.
 @Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: interveneBinary), "needs the intervene binary (swift build)"))
@@ -15,7 +18,9 @@ struct ServeProcessTests {
         defer { f.cleanUp() }
         let run = try runIntervene(["serve", f.codebookPath, missing, "--port", "0"])
         #expect(run.status == 2 && run.error.contains("cache folder '\(missing)' does not exist"))
-        let notCache = NSTemporaryDirectory()
+        let notCache = temporaryPath("not-a-cache")
+        try FileManager.default.createDirectory(atPath: notCache, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: notCache) }
         let other = try runIntervene(["serve", notCache, "--port", "0"])
         #expect(other.status == 2 && other.error.contains("folder '\(notCache)' is not a cache folder"))
         let port = try runIntervene(["serve", f.codebookPath, "--port", "70000"])
@@ -136,6 +141,47 @@ struct ServeProcessTests {
         process.terminate()
         process.waitUntilExit()
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+    }
+
+    /// `intervene sweep` on a tiny experiment (a random hierarchical-equality MLP, 2 cells, one
+    /// epoch of 128 examples), then `intervene serve` on its folder: the heatmap, a cell and its bundle.
+    @Test func serveBrowsesASweepFolderWrittenByIntervene() async throws {
+        let scratch = temporaryPath("sweep-serve")
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let model = MLPClassifier(MLPClassifierConfiguration(width: HierarchicalEqualityTask.inputWidth, layers: 2, classes: 2, activation: .relu))
+        model.initializeLikeTorch(seed: 3)
+        try CheckpointWriter.save(model, config: model.configuration, to: scratch + "/model", card: "random MLP")
+        try """
+        {"name": "served sweep", "seed": 1, "model": {"path": "\(scratch)/model"},
+         "data": {"builtin": "hierarchical_equality", "variable": "left_equality", "train": 128, "test": 64},
+         "representations": [{"layer": 0, "component": "block_output", "unit": "pos", "max_number_of_units": 1}],
+         "intervention_types": "LowRankRotatedSpaceIntervention",
+         "training": {"epochs": 1, "batch_size": 32, "learning_rate": 0.01},
+         "output": {"bundle": "\(scratch)/unused"},
+         "sweep": {"layers": [0, 1], "low_rank_dimensions": [1]}}
+        """.write(toFile: scratch + "/experiment.json", atomically: true, encoding: .utf8)
+        let sweep = try runIntervene(["sweep", scratch + "/experiment.json", "--out", scratch + "/out", "--quiet"])
+        #expect(sweep.status == 0, "\(sweep.error)")
+        let results = try SweepResults.merge([scratch + "/out"])
+        let iia = try #require(results.results[1].metrics["iia"])
+        let (process, _, port) = try await startServe(["serve", scratch + "/out", "--port", "0"])
+        defer { if process.isRunning { process.terminate() } }
+        let base = "http://127.0.0.1:\(port)"
+        func get(_ path: String) async throws -> (Int, String) {
+            let (data, response) = try await URLSession.shared.data(from: URL(string: base + path)!)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+        }
+        let (status, heatmap) = try await get("/cache/0")
+        #expect(status == 200 && heatmap.contains("2 of 2 finished") && occurrences(of: "class=\"cell\"", in: heatmap) == 2)
+        #expect(heatmap.contains("<a href=\"/cache/0/cell/1\"><g><title>cell 1: layer=1 low_rank_dimension=1; iia \(String(format: "%.4f", iia))</title>"))
+        let (cellStatus, cell) = try await get("/cache/0/cell/1")
+        #expect(cellStatus == 200 && cell.contains("<tr><td>iia</td><td>\(HTML.number(iia, digits: 4))</td></tr>"), "\(cell)")
+        let (bundleStatus, bundle) = try await get("/cache/0/cell/1/bundle")
+        #expect(bundleStatus == 200 && bundle.contains("rotate_layer.weight</code></td><td>F32</td>") && bundle.contains("id=\"card\""))
+        let (missing, _) = try await get("/cache/0/cell/2")
+        #expect(missing == 404)
+        process.terminate()
+        process.waitUntilExit()
     }
 
     @Test func exportHTMLWritesTheSite() throws {
