@@ -11,8 +11,8 @@ public struct BrowserPage: Sendable, Equatable {
 public enum LinkStyle: Sendable {
     /// `/`, `/cache/I`, `/cache/I/search?…`, `/cache/I/codebook/B/code/C`, `/cache/I/latent/L`.
     case server
-    /// `index.html`, `cache-I.html`, `cache-I-codebook-B-code-C.html`, `cache-I-latent-L.html`
-    /// (no search: a static site cannot run one).
+    /// `index.html`, `cache-I.html`, `cache-I-codebook-B-code-C.html`, `cache-I-latent-L.html`,
+    /// `cache-I-document-D.html` (no search and no forms: a static site cannot run them).
     case staticSite
 
     func index() -> String { self == .server ? "/" : "index.html" }
@@ -21,6 +21,11 @@ public enum LinkStyle: Sendable {
         self == .server ? "/cache/\(i)/codebook/\(b)/code/\(c)" : "cache-\(i)-codebook-\(b)-code-\(c).html"
     }
     func latent(_ i: Int, _ l: Int) -> String { self == .server ? "/cache/\(i)/latent/\(l)" : "cache-\(i)-latent-\(l).html" }
+    /// A codebook cache's document page; `query` (the topic filter) only on a server, where a
+    /// static site has the default filter's page alone.
+    func document(_ i: Int, _ d: Int, query: String = "") -> String {
+        self == .server ? "/cache/\(i)/document/\(d)" + (query.isEmpty ? "" : "?" + query) : "cache-\(i)-document-\(d).html"
+    }
 }
 
 /// The browser: every page of the served caches, rendered from a request's path and query.
@@ -103,7 +108,7 @@ public struct BrowserSite: Sendable {
             let pages = CodebookPages(site: self, cache: i, manifest: manifest, codes: codes, counts: counts)
             if s.count == 2 { try request.allowOnly([]); return BrowserPage(status: 200, html: pages.overview()) }
             if s.count == 3 && s[2] == "search" { return BrowserPage(status: 200, html: try pages.search(request)) }
-            if s[2] == "document" && links == .server { return BrowserPage(status: 200, html: try pages.document(s, request)) }
+            if s[2] == "document" && (links == .server || s.count == 4) { return BrowserPage(status: 200, html: try pages.document(s, request)) }
             if s.count == 3 && s[2] == "demo-codes" { try request.allowOnly([]); return BrowserPage(status: 200, html: pages.demoCodesPage()) }
             if s.count == 6 && s[2] == "codebook" && s[4] == "code" {
                 let b = try BrowserRequest.index(s[3], field: "codebook", in: 0..<codes.codebooks.count)

@@ -39,6 +39,8 @@ struct CodebookPages {
         if links == .server {
             body += "<h2>Code search</h2>" + searchForm(regex: "", minPrecision: 0, sort: "precision", limit: 50, codebook: "")
             body += "<h2>Documents</h2>" + documentForm()
+        } else if writtenDocuments > 0 {
+            body += "<h2>Documents</h2><p id=\"documents\"><a href=\"\(links.document(cache, 0))\">document 0</a> and the next \(writtenDocuments - 1), each with its topic codes</p>"
         }
         body += demoCodesSection()
         for (b, cb) in codes.codebooks.enumerated() {
@@ -185,7 +187,7 @@ struct CodebookPages {
         body += "<h2>Activations in context</h2><div id=\"contexts\">"
         for a in kept {
             let pieces = codes.documents[a.token.document].pieces, t = a.token.position, fired = firing[a.token.document] ?? []
-            let doc = links == .server ? "<a href=\"/cache/\(cache)/document/\(a.token.document)\">doc \(a.token.document)</a>" : "doc \(a.token.document)"
+            let doc = a.token.document < writtenDocuments ? "<a href=\"\(links.document(cache, a.token.document))\">doc \(a.token.document)</a>" : "doc \(a.token.document)"
             var line = "<div class=\"ctx\"><span class=\"meta\">\(doc) · token \(t) · slot \(a.slot)</span>"
             for p in max(0, t - context)..<min(pieces.count, t + context + 1) {
                 let cls = p == t ? "tok hit" : (fired.contains(p) ? "tok also" : "tok")

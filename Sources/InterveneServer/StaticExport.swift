@@ -3,7 +3,9 @@ import Tensors
 
 /// `intervene export-html`: the browser's pages written as a static site — index.html, one
 /// page per cache, and the pages its overview lists (codes that fire and latents, most
-/// frequent first, at most `BrowserSite.staticPageLimit` each) and, for experiment folders,
+/// frequent first, at most `BrowserSite.staticPageLimit` each, the demo codes, and the first
+/// `staticPageLimit` documents with their topic codes at the default fraction, each topic code
+/// with its page) and, for experiment folders,
 /// every finished sweep cell with its bundle and every trace grid, linked by relative file names.
 /// Search needs a server and is left out.
 public enum StaticExport {
@@ -34,8 +36,22 @@ public enum StaticExport {
             switch cache {
             case .codebook(_, let manifest, let codes, let counts):
                 let listing = CodebookPages(site: site, cache: i, manifest: manifest, codes: codes, counts: counts)
-                for b in codes.codebooks.indices {
-                    for (c, _) in listing.listedCodes(b) { render(site.links.code(i, codebook: b, code: c), "/cache/\(i)/codebook/\(b)/code/\(c)") }
+                var written = Set<[Int]>()
+                func code(_ b: Int, _ c: Int) {
+                    guard written.insert([b, c]).inserted else { return }
+                    render(site.links.code(i, codebook: b, code: c), "/cache/\(i)/codebook/\(b)/code/\(c)")
+                }
+                for b in codes.codebooks.indices { for (c, _) in listing.listedCodes(b) { code(b, c) } }
+                // Demo codes are listed on the overview whether they fire often or not.
+                for entry in (try? DemoCodes.read(folder: cache.path, codes: codes)) ?? [] {
+                    if let b = codes.codebooks.firstIndex(where: { $0.name == entry.codebook }) { code(b, entry.code) }
+                }
+                for d in 0..<listing.writtenDocuments {
+                    render(site.links.document(i, d), "/cache/\(i)/document/\(d)")
+                    // A document page links its topic codes: they get pages too.
+                    for m in listing.defaultTopicCodes(document: d) {
+                        if let b = codes.codebooks.firstIndex(where: { $0.name == m.codebook }) { code(b, m.code) }
+                    }
                 }
             case .latents(_, let contents):
                 let listing = LatentPages(site: site, cache: i, contents: contents)

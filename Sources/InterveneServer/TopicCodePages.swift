@@ -48,15 +48,15 @@ extension CodebookPages {
         var query = "fraction=\(HTML.number(fraction, digits: 4))&min_precision=\(HTML.number(minPrecision, digits: 4))&sort=\(sort)&limit=\(limit)"
         if !codebook.isEmpty { query += "&codebook=" + HTML.queryValue(codebook) }
         var nav: [String] = []
-        if d > 0 { nav.append("<a href=\"/cache/\(cache)/document/\(d - 1)?\(query)\">← document \(d - 1)</a>") }
-        if d + 1 < codes.documents.count { nav.append("<a href=\"/cache/\(cache)/document/\(d + 1)?\(query)\">document \(d + 1) →</a>") }
-        if let next = nextWithTopics(after: d, options: options) {
-            nav.append("<a id=\"next-with-topics\" href=\"/cache/\(cache)/document/\(next)?\(query)\">next document with topic codes (\(next))</a>")
+        if d > 0 { nav.append("<a href=\"\(links.document(cache, d - 1, query: query))\">← document \(d - 1)</a>") }
+        if d + 1 < writtenDocuments { nav.append("<a href=\"\(links.document(cache, d + 1, query: query))\">document \(d + 1) →</a>") }
+        if let next = nextWithTopics(after: d, options: options), next < writtenDocuments {
+            nav.append("<a id=\"next-with-topics\" href=\"\(links.document(cache, next, query: query))\">next document with topic codes (\(next))</a>")
         }
         var body = HTML.facts([("document", "\(d) of \(codes.documents.count)"), ("tokens", "\(doc.ids.count)"),
                                ("topic codes", "\(topics.count) covering ≥ \(HTML.number(fraction * 100, digits: 2))% of the tokens")])
         body += "<p>" + nav.joined(separator: " · ") + "</p>"
-        body += topicForm(document: d, fraction: fraction, minPrecision: minPrecision, sort: sort, limit: limit, codebook: codebook)
+        if links == .server { body += topicForm(document: d, fraction: fraction, minPrecision: minPrecision, sort: sort, limit: limit, codebook: codebook) }
         // Shade each token by how many listed codes fire on it.
         var covered = [Int](repeating: 0, count: doc.ids.count)
         for m in topics {
@@ -79,6 +79,15 @@ extension CodebookPages {
         if topics.isEmpty { body += "<p id=\"no-topics\">No code fires on \(HTML.number(fraction * 100, digits: 2))% of this document's tokens; lower the fraction to see more.</p>" }
         return HTML.document(title: "Document \(d) of \(cacheName)", breadcrumbs: crumbs, body: body)
     }
+
+    /// Document `d`'s topic codes under the page's default filter (what a static site shows).
+    func defaultTopicCodes(document d: Int) -> [CodeMatch] {
+        let options = CodeSearchOptions(minPrecision: 0.01, minRecall: Self.defaultTopicFraction, sort: .recall, limit: 100)
+        return (try? CodeSearch.topicCodes(codes, document: d, options: options, activationCounts: counts)) ?? []
+    }
+
+    /// Documents with a page: all on a server, the first `staticPageLimit` in a static site.
+    var writtenDocuments: Int { links == .server ? codes.documents.count : min(codes.documents.count, site.staticPageLimit) }
 
     func topicForm(document d: Int, fraction: Double, minPrecision: Double, sort: String, limit: Int, codebook: String) -> String {
         let (sorts, books) = filterChoices(sort: sort, codebook: codebook)

@@ -189,7 +189,7 @@ struct ServeProcessTests {
         let out = temporaryPath("site")
         defer { f.cleanUp(); try? FileManager.default.removeItem(atPath: out) }
         let run = try runIntervene(["export-html", f.codebookPath, f.latentPath, "--out", out])
-        #expect(run.status == 0 && run.output.contains("wrote 13 pages"), "\(run.error)")
+        #expect(run.status == 0 && run.output.contains("wrote 15 pages"), "\(run.error)")
         #expect(FileManager.default.fileExists(atPath: out + "/index.html") && FileManager.default.fileExists(atPath: out + "/cache-1-latent-0.html"))
         let refused = try runIntervene(["export-html", f.codebookPath, "--out", out, "--max-pages", "0"])
         #expect(refused.status == 2 && refused.error.contains("--max-pages is 0"))
