@@ -8,9 +8,9 @@ import Tensors
 /// loaded twice: matrices kept quantized (the default) and dequantized to Float32. The kernels
 /// multiply bit-identical weights, so the two differ only by float32 summation order; through
 /// 30 layers with SmolLM2's massive activations (|hidden| up to ~2.3e4 at position 0, see the
-/// golden README) that moves logits by ~1e-5 — measured max |Δlogit| is printed — and the
-/// checks allow 2e-3 absolute, four times the golden logit tolerance (5e-4) that the same
-/// float32 reordering against torch stays inside.
+/// golden README) that moves logits by 5.9e-5 at most here (printed), the same size as the
+/// float32 reordering between Intervene and torch. The checks allow 5e-4, the golden logit
+/// tolerance, which budgets for exactly that rounding (README-more.md §4).
 @Suite(.serialized) struct QuantizedSmolLM2Tests {
     static let path: String? = {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
@@ -19,9 +19,9 @@ import Tensors
     }()
     static let base = [504, 3575, 282, 7476, 314], source = [504, 3575, 282, 7158, 314]
 
-    static func models() throws -> (quantized: any HookableModel, dequantized: any HookableModel) {
+    static func models() throws -> (quantized: DecoderModel, dequantized: DecoderModel) {
         let q = try ModelLoader.load(.gguf(path!)).model, d = try ModelLoader.load(.gguf(path!), quantizedWeights: .dequantize).model
-        return (q, d)
+        return (try #require(q as? DecoderModel), try #require(d as? DecoderModel))
     }
 
     static func input(_ ids: [Int]) -> ModelInput { .tokens(IndexTensor(shape: [1, ids.count], values: ids)) }
@@ -39,7 +39,7 @@ import Tensors
         let ld = try Tensor.withoutGradients { try d(Self.input(ids)).logits }
         let diff = maxDifference(lq, ld)
         print("quantized vs dequantized SmolLM2, 12 tokens: max |Δlogit| = \(diff)")
-        #expect(diff < 2e-3)
+        #expect(diff < 5e-4)
         #expect(lq.argmax(axis: -1).values == ld.argmax(axis: -1).values)
         // Decoding one token with the cache uses the fused kernel (one row): same argmax.
         let qGen = try Generator.generate(q, prompt: IndexTensor(shape: [1, 5], values: Self.base), config: GenerationConfig(maxNewTokens: 8))
@@ -54,20 +54,20 @@ import Tensors
         // A vanilla interchange Spain ← Italy at block 10's output, last position.
         let vanilla = IntervenableConfig(RepresentationConfig(layer: 10, component: .blockOutput), interventionType: .vanilla)
         var outputs: [Tensor] = []
-        for model in [q, d] {
+        for model: any HookableModel in [q, d] {
             let im = try IntervenableModel(config: vanilla, model: model)
             let out = try Tensor.withoutGradients {
                 try im.forward(base: Self.input(Self.base), sources: [Self.input(Self.source)], unitLocations: .position(4, batchSize: 1), outputOriginal: true)
             }
             let moved = maxDifference(out.intervened.logits, out.original!.logits)
-            #expect(moved > 1, "the interchange changes the logits")
+            #expect(moved > 0.1, "the interchange changes the logits (measured 0.87)")
             outputs.append(out.intervened.logits)
         }
-        #expect(maxDifference(outputs[0], outputs[1]) < 2e-3)
+        #expect(maxDifference(outputs[0], outputs[1]) < 5e-4)
         // DAS: a rotated-space intervention's gradient flows back through the quantized layers.
         let das = IntervenableConfig(RepresentationConfig(layer: 10, component: .blockOutput), interventionType: .rotatedSpace)
         var grads: [Tensor] = []
-        for model in [q, d] {
+        for model: any HookableModel in [q, d] {
             let rotation = RotatedSpaceIntervention(embedDimension: 576, interchangeDimension: 8, seed: 5)
             let im = try IntervenableModel(config: das, model: model, prebuilt: [0: rotation])
             let out = try im.forward(base: Self.input(Self.base), sources: [Self.input(Self.source)], unitLocations: .position(4, batchSize: 1))

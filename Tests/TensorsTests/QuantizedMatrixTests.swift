@@ -53,7 +53,8 @@ func expectSameUpToSummation(_ a: Tensor, _ b: Tensor, bound: Tensor, terms: Int
         let bytes = Array(UnsafeRawBufferPointer(start: q.base, count: q.byteCount))
         let reference = try type.dequantize(bytes, shape: q.shape)
         #expect(q.dequantized().scalars == reference.scalars)
-        #expect(q.dequantized().scalars.allSatisfy(\.isFinite))
+        let finite = q.dequantized().scalars.allSatisfy { $0.isFinite }
+        #expect(finite)
     }
 
     @Test(arguments: types) func productsMatchDequantizeThenSgemm(type: GGMLType) throws {
@@ -123,7 +124,7 @@ func expectSameUpToSummation(_ a: Tensor, _ b: Tensor, bound: Tensor, terms: Int
 
     @Test func malformedMatricesThrowTypedErrors() throws {
         let bytes = [UInt8](repeating: 0, count: 40)
-        try bytes.withUnsafeBytes { raw in
+        bytes.withUnsafeBytes { raw in
             #expect(throws: QuantizedWeightError.unsupportedType(tensor: "w", type: .f32)) {
                 try QuantizedMatrix(type: .f32, rows: 2, columns: 5, bytes: raw, name: "w")
             }

@@ -12,7 +12,7 @@ struct LanguageModelHead {
             weight = embedding.weight
             tied = true
         } else {
-            weight = Parameter(Tensor.zeros([vocabulary, width]), trainable: false)
+            weight = Parameter(Tensor.zerosView([vocabulary, width]), trainable: false)
             tied = false
         }
     }

@@ -7,10 +7,10 @@ public final class Linear: Module {
     public let bias: Parameter?
     public let layout: WeightLayout
 
-    /// A layer with zero weights (to be loaded) or the given initial values.
+    /// A layer with zero weights (a memory-free zero view until loaded or initialised).
     public init(inFeatures: Int, outFeatures: Int, bias: Bool = true, layout: WeightLayout = .outputMajor) {
         self.layout = layout
-        weight = Parameter(Tensor.zeros(layout == .outputMajor ? [outFeatures, inFeatures] : [inFeatures, outFeatures]), trainable: false)
+        weight = Parameter(Tensor.zerosView(layout == .outputMajor ? [outFeatures, inFeatures] : [inFeatures, outFeatures]), trainable: false)
         self.bias = bias ? Parameter(Tensor.zeros([outFeatures]), trainable: false) : nil
     }
 
@@ -76,7 +76,7 @@ public final class Embedding: Module {
     public let weight: Parameter
 
     public init(count: Int, width: Int) {
-        weight = Parameter(Tensor.zeros([count, width]), trainable: false)
+        weight = Parameter(Tensor.zerosView([count, width]), trainable: false)
     }
 
     /// Number of rows.
