@@ -11,7 +11,7 @@ enum ModelFitting {
                     loss: ([Int]) throws -> Tensor) throws {
         guard epochs >= 0 else { throw TrainingError.invalidOption(name: "epochs", value: "\(epochs)", allowed: "an integer ≥ 0") }
         guard batchSize >= 1 else { throw TrainingError.invalidOption(name: "batchSize", value: "\(batchSize)", allowed: "a positive integer") }
-        model.unfreeze()
+        try model.unfreeze()
         defer { model.freeze() }
         let optimizer = Adam(model.namedParameters.map(\.parameter), learningRate: learningRate)
         var g = RandomGenerator(seed: seed)

@@ -102,7 +102,7 @@ public enum CodebookTraining {
                            options: TokFSMTrainingOptions,
                            progress: ((_ step: Int, _ loss: Float) -> Void)? = nil) throws -> TrainingReport {
         try check(options)
-        model.unfreeze()
+        try model.unfreeze()
         defer { model.freeze() }
         let optimizer = Adam(model.namedParameters.map(\.parameter), learningRate: options.learningRate)
         let schedule = options.decay

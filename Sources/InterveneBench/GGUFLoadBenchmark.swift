@@ -12,7 +12,7 @@ enum GGUFLoadBenchmark {
     /// One sample in this process: load, forward; prints "load_s forward_s peak_rss_mib".
     static func once(path: String) throws -> [Double] {
         let t0 = Timing.now()
-        let loaded = try ModelLoader.load(.gguf(path))
+        let loaded = try ModelLoader.load(.gguf(path), quantizedWeights: .dequantize)
         let t1 = Timing.now()
         let logits = try Tensor.withoutGradients { try loaded.model(.tokens(IndexTensor(shape: [1, ids.count], values: ids))).logits }
         let t2 = Timing.now()

@@ -1,11 +1,13 @@
 import Foundation
+import Models
 import Tensors
 
 /// `intervene-bench WORKLOAD [--reps N]`: measures one workload of ../shared/bench/WORKLOADS.md
 /// and prints one JSON object. Build with `-c release`.
 let usage = """
-usage: intervene-bench WORKLOAD [--reps N]
-workloads: engine, gpt2_forward, generation, mlp_das_epoch, boundless_step, import, gguf_load (GGUF_FILE=…), codebook_train,
+usage: intervene-bench WORKLOAD [--reps N] [--dequantize]
+workloads: engine, gpt2_forward, generation, mlp_das_epoch, boundless_step, import, gguf_load (GGUF_FILE=…),
+           gguf_decode [--dequantize] (GGUF_FILE=…), quant_kernels (GGUF_FILE=…), codebook_train,
            sae_gemms (SAE_SHAPE=B,d,L), serve_load (SERVE_TOKENS, SERVE_REQUESTS, SERVE_CLIENTS; needs the intervene binary)
 """
 
@@ -18,6 +20,11 @@ if let i = arguments.firstIndex(of: "--reps") {
     }
     reps = n
     arguments.removeSubrange(i...(i + 1))
+}
+var weights = QuantizedWeights.keep
+if let i = arguments.firstIndex(of: "--dequantize") {
+    weights = .dequantize
+    arguments.remove(at: i)
 }
 guard arguments.count == 1 else {
     FileHandle.standardError.write(Data("\(usage)\n".utf8))
@@ -33,6 +40,11 @@ do {
     case "boundless_step": emit(try TrainingBenchmarks.boundlessStep(reps: reps))
     case "import": emit(try TrainingBenchmarks.importTime(reps: reps))
     case "gguf_load": emit(try GGUFLoadBenchmark.run(reps: reps))
+    case "gguf_decode": emit(try GGUFDecodeBenchmark.run(reps: reps, weights: weights))
+    case "quant_kernels": emit(try QuantKernelBenchmark.run(reps: reps))
+    case "gguf_decode_once":
+        guard let path = ProcessInfo.processInfo.environment["GGUF_FILE"] else { exit(2) }
+        print(try GGUFDecodeBenchmark.once(path: path, weights: weights))
     case "codebook_train": emit(try CodebookTrainingBenchmark.run(reps: reps))
     case "sae_gemms": emit(try SAEGemmBenchmark.run(reps: reps))
     case "serve_load": emit(try ServeLoadBenchmark.run())

@@ -200,7 +200,7 @@ extension CodebookGoldenCases {
         let output: CodebookModelOutput
         var loss: Tensor?
         if training {
-            model.model.unfreeze()
+            try model.model.unfreeze()
             for (_, p) in model.model.namedParameters { p.zeroGrad() }
             output = try model.forward(ids)
             guard output.logits.rank == 3, output.logits.shape[0] * output.logits.shape[1] == ids.values.count else {

@@ -7,6 +7,11 @@ final class GoldenFolder {
     let folder: String
     let manifest: JSONValue
     let tensors: SafeTensorsFile?
+    /// How a GGUF model is loaded: the suite runs a GGUF manifest once dequantized (the
+    /// reference path) and once with its matrices kept quantized, with the same tolerances —
+    /// the quantized kernels multiply bit-identical weights and differ only in float32
+    /// summation order, the rounding those tolerances already budget for (README-more.md §4).
+    var quantizedWeights: QuantizedWeights = .dequantize
 
     init(manifestPath: String) throws {
         folder = (manifestPath as NSString).deletingLastPathComponent
@@ -19,7 +24,12 @@ final class GoldenFolder {
     }
 
     var format: String { manifest["format"]?.stringValue ?? "?" }
-    var name: String { manifest["name"]?.stringValue ?? (folder as NSString).lastPathComponent }
+    var name: String {
+        let base = manifest["name"]?.stringValue ?? (folder as NSString).lastPathComponent
+        return isGGUF && quantizedWeights == .keep ? base + " [quantized]" : base
+    }
+    /// True when the manifest's model is a GGUF file.
+    var isGGUF: Bool { manifest["model"]?["format"]?.stringValue == "gguf" }
     var cases: [JSONValue] { manifest["cases"]?.arrayValue ?? [] }
 
     func tensor(_ name: String) throws -> Tensor {

@@ -19,7 +19,7 @@ enum GoldenModels {
            let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size != bytes {
             throw GoldenFailure("\(path) has \(size) bytes; the manifest says \(bytes)")
         }
-        return try ModelLoader.load(.gguf(path))
+        return try ModelLoader.load(.gguf(path), quantizedWeights: data.quantizedWeights)
     }
 
     static func ggufPath(_ data: GoldenFolder) -> String {

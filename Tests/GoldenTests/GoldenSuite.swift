@@ -60,23 +60,11 @@ struct GoldenResult {
                     continue
                 }
                 results = GoldenRunner.run(data)
-                for r in results {
-                    let err = r.maxAbsError.map { String(format: " max|err| %.2e", Double($0)) } ?? ""
-                    print("[golden] \(data.name)/\(r.name) (\(r.kind)): \(r.status)\(err)\(r.reason.map { " — " + $0 } ?? "")")
-                    switch r.status {
-                    case "passed": totals.passed += 1
-                    case "failed":
-                        totals.failed += 1
-                        Issue.record("golden \(data.name)/\(r.name): \(r.reason ?? "failed")")
-                    default: totals.skipped += 1
-                    }
+                report(data, results, manifestPath: manifestPath, totals: &totals, reports: &reports)
+                if data.isGGUF {
+                    data.quantizedWeights = .keep
+                    report(data, GoldenRunner.run(data), manifestPath: manifestPath, totals: &totals, reports: &reports)
                 }
-                reports.append(["path": manifestPath, "model": data.name, "cases": results.map { r in
-                    var entry: [String: Any] = ["name": r.name, "kind": r.kind, "status": r.status]
-                    entry["reason"] = r.reason ?? NSNull()
-                    entry["max_abs_error"] = r.maxAbsError.map { Double($0) } ?? NSNull()
-                    return entry
-                }])
             }
         }
         if explicit && !anyManifest { Issue.record("no manifest.json found under GOLDEN_PATH=\(folders.joined(separator: ":"))") }
@@ -85,6 +73,28 @@ struct GoldenResult {
             let data = try JSONSerialization.data(withJSONObject: ["manifests": reports], options: [.prettyPrinted, .sortedKeys])
             try data.write(to: URL(fileURLWithPath: reportPath))
         }
+    }
+
+    /// Prints and counts one manifest's results and adds them to the report.
+    func report(_ data: GoldenFolder, _ results: [GoldenResult], manifestPath: String,
+                totals: inout (passed: Int, failed: Int, skipped: Int), reports: inout [[String: Any]]) {
+        for r in results {
+            let err = r.maxAbsError.map { String(format: " max|err| %.2e", Double($0)) } ?? ""
+            print("[golden] \(data.name)/\(r.name) (\(r.kind)): \(r.status)\(err)\(r.reason.map { " — " + $0 } ?? "")")
+            switch r.status {
+            case "passed": totals.passed += 1
+            case "failed":
+                totals.failed += 1
+                Issue.record("golden \(data.name)/\(r.name): \(r.reason ?? "failed")")
+            default: totals.skipped += 1
+            }
+        }
+        reports.append(["path": manifestPath, "model": data.name, "cases": results.map { r in
+            var entry: [String: Any] = ["name": r.name, "kind": r.kind, "status": r.status]
+            entry["reason"] = r.reason ?? NSNull()
+            entry["max_abs_error"] = r.maxAbsError.map { Double($0) } ?? NSNull()
+            return entry
+        }])
     }
 }
 

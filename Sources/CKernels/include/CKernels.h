@@ -107,6 +107,18 @@ void ik_f32_to_f16(const float *x, uint16_t *y, size_t n);
 /// of the element types is one element. Returns 0, or -1 for any other type (nothing written).
 int ik_dequantize(uint32_t type, const uint8_t *src, float *dst, size_t blocks);
 
+/// Most input rows `ik_quant_matmul_rows` takes per call.
+#define IK_QUANT_MAX_ROWS 8
+
+/// Product with a matrix W (rows × cols) kept in ggml blocks of type `type` (the block types of
+/// `ik_dequantize`), row o stored at w + o·row_bytes with its blocks along the columns:
+/// y[r·ldy + o] = bias[o] + Σ_i W[o, i] · x[r·ldx + i] for o in [row_begin, row_end) and r < n
+/// (1 ≤ n ≤ IK_QUANT_MAX_ROWS; bias may be NULL). Each block is decoded exactly as
+/// `ik_dequantize` decodes it, so only the float32 summation order differs from multiplying the
+/// dequantized matrix. Returns 0, or -1 for another type or n (nothing written).
+int ik_quant_matmul_rows(uint32_t type, const uint8_t *w, size_t row_bytes, size_t row_begin, size_t row_end,
+                         size_t cols, const float *x, size_t n, size_t ldx, const float *bias, float *y, size_t ldy);
+
 /// A 64-byte-aligned buffer of `bytes`, reusing a cached buffer of exactly that size if any.
 void *ik_buffer_allocate(size_t bytes);
 

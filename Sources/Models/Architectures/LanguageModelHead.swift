@@ -12,7 +12,7 @@ struct LanguageModelHead {
             weight = embedding.weight
             tied = true
         } else {
-            weight = Parameter(Tensor.zeros([vocabulary, width]), trainable: false)
+            weight = Parameter(Tensor.zerosView([vocabulary, width]), trainable: false)
             tied = false
         }
     }
@@ -27,6 +27,7 @@ struct LanguageModelHead {
         var hidden = hidden
         if options.outputHiddenStates { hidden.append(normed) }
         let used = options.logitsForLastPositionOnly ? normed.narrowed(1, start: normed.shape[1] - 1, length: 1) : normed
-        return ModelOutput(output: used.linear(weight: weight.value), hiddenStates: hidden)
+        let logits = weight.quantized.map { used.linear(quantized: $0) } ?? used.linear(weight: weight.value)
+        return ModelOutput(output: logits, hiddenStates: hidden)
     }
 }

@@ -7,10 +7,10 @@ public final class Linear: Module {
     public let bias: Parameter?
     public let layout: WeightLayout
 
-    /// A layer with zero weights (to be loaded) or the given initial values.
+    /// A layer with zero weights (a memory-free zero view until loaded or initialised).
     public init(inFeatures: Int, outFeatures: Int, bias: Bool = true, layout: WeightLayout = .outputMajor) {
         self.layout = layout
-        weight = Parameter(Tensor.zeros(layout == .outputMajor ? [outFeatures, inFeatures] : [inFeatures, outFeatures]), trainable: false)
+        weight = Parameter(Tensor.zerosView(layout == .outputMajor ? [outFeatures, inFeatures] : [inFeatures, outFeatures]), trainable: false)
         self.bias = bias ? Parameter(Tensor.zeros([outFeatures]), trainable: false) : nil
     }
 
@@ -19,8 +19,13 @@ public final class Linear: Module {
     /// Input width.
     public var inFeatures: Int { layout == .outputMajor ? weight.shape[1] : weight.shape[0] }
 
+    /// A weight kept quantized (GGUF, always stored (out, in)) is multiplied block by block.
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        x.linear(weight: weight.value, bias: bias?.value, layout: layout)
+        if let quantized = weight.quantized {
+            precondition(layout == .outputMajor, "quantized weights are stored (out, in)")
+            return x.linear(quantized: quantized, bias: bias?.value)
+        }
+        return x.linear(weight: weight.value, bias: bias?.value, layout: layout)
     }
 
     public func visitParameters(_ visit: (String, Parameter) -> Void) {
@@ -71,13 +76,17 @@ public final class Embedding: Module {
     public let weight: Parameter
 
     public init(count: Int, width: Int) {
-        weight = Parameter(Tensor.zeros([count, width]), trainable: false)
+        weight = Parameter(Tensor.zerosView([count, width]), trainable: false)
     }
 
     /// Number of rows.
     public var count: Int { weight.shape[0] }
 
-    public func callAsFunction(_ ids: IndexTensor) -> Tensor { Tensor.embedding(weight.value, ids: ids) }
+    /// Rows of the table; a quantized table decodes just the rows asked for.
+    public func callAsFunction(_ ids: IndexTensor) -> Tensor {
+        if let quantized = weight.quantized { return Tensor.embedding(quantized: quantized, ids: ids) }
+        return Tensor.embedding(weight.value, ids: ids)
+    }
 
     public func visitParameters(_ visit: (String, Parameter) -> Void) { visit("weight", weight) }
 }

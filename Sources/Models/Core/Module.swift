@@ -56,8 +56,12 @@ extension Module {
     /// Stops computing gradients for every parameter (gradients still flow through them).
     public func freeze() { visitParameters { _, p in p.isTrainable = false } }
 
-    /// Computes gradients for every parameter again.
-    public func unfreeze() { visitParameters { _, p in p.isTrainable = true } }
+    /// Computes gradients for every parameter again. Throws `QuantizedWeightError.notTrainable`
+    /// naming the first weight kept quantized (those are always frozen; nothing is changed then).
+    public func unfreeze() throws {
+        for (key, p) in namedParameters where p.quantized != nil { throw QuantizedWeightError.notTrainable(parameter: key) }
+        visitParameters { _, p in p.isTrainable = true }
+    }
 
     /// Loads parameters from `checkpoint` by name. With `strict`, any missing, unexpected or
     /// mis-shaped key throws `ModelError.checkpointMismatch`; otherwise the report lists them and

@@ -100,6 +100,24 @@ struct GGUFArchitecture {
         return names[module].map { "blk.\(parts[2]).\($0).\(suffix)" }
     }
 
+    /// For q and k weights of an architecture llama.cpp permuted, the GGUF row each row of the
+    /// Hugging Face weight comes from (row h·hd + c·hd/2 + i ← h·hd + 2i + c, as `transform`);
+    /// nil for every other tensor.
+    func rowOrder(key: String, rows: Int, config: DecoderConfig) -> [Int]? {
+        let isQuery = key.hasSuffix("self_attn.q_proj.weight"), isKey = key.hasSuffix("self_attn.k_proj.weight")
+        guard permutesQueryKey, isQuery || isKey else { return nil }
+        let heads = isQuery ? config.heads : config.kvHeads, hd = config.headDim
+        guard heads * hd == rows else { return nil }
+        var order: [Int] = []
+        order.reserveCapacity(rows)
+        for h in 0..<heads {
+            for c in 0..<2 {
+                for i in 0..<(hd / 2) { order.append(h * hd + 2 * i + c) }
+            }
+        }
+        return order
+    }
+
     /// The tensor as the Hugging Face model expects it: q and k rows un-permuted where llama.cpp
     /// permuted them (within each head, row h·hd + c·hd/2 + i ← h·hd + 2i + c), Gemma norms − 1.
     func transform(_ t: Tensor, key: String, config: DecoderConfig) -> Tensor {

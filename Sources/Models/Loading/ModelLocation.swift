@@ -31,26 +31,28 @@ public enum ModelLocation: Equatable, Sendable {
 extension ModelLoader {
     /// Loads the model at `location` — a checkpoint folder, a `.gguf` file, or a repo id of the
     /// local Hugging Face cache — with its tokenizer, timing and peak memory. The model is frozen.
-    public static func load(_ location: ModelLocation, strict: Bool = true,
-                            registry: ArchitectureRegistry = .shared) throws -> LoadedModel {
+    /// A GGUF file's quantized matrices stay quantized unless `quantizedWeights` is `.dequantize`.
+    public static func load(_ location: ModelLocation, strict: Bool = true, registry: ArchitectureRegistry = .shared,
+                            quantizedWeights: QuantizedWeights = .keep) throws -> LoadedModel {
         let start = Date()
         switch location {
         case .folder(let folder):
-            if let gguf = try singleGGUF(in: folder) { return try GGUFModelLoader.load(path: gguf, started: start) }
+            if let gguf = try singleGGUF(in: folder) { return try GGUFModelLoader.load(path: gguf, started: start, quantizedWeights: quantizedWeights) }
             let (model, report) = try load(folder: folder, strict: strict, registry: registry)
             let tokenizer = try tokenizer(inFolder: folder)
             return LoadedModel(model: model, tokenizer: tokenizer, report: report, source: folder,
                                loadSeconds: Date().timeIntervalSince(start), peakMemoryMiB: peakResidentMemoryMiB())
         case .huggingFace(let repo, let revision):
-            return try load(.folder(try HuggingFaceCache.snapshot(repo, revision: revision)), strict: strict, registry: registry)
+            return try load(.folder(try HuggingFaceCache.snapshot(repo, revision: revision)), strict: strict, registry: registry,
+                            quantizedWeights: quantizedWeights)
         case .gguf(let path):
-            return try GGUFModelLoader.load(path: path, started: start)
+            return try GGUFModelLoader.load(path: path, started: start, quantizedWeights: quantizedWeights)
         }
     }
 
     /// Parses `text` (see `ModelLocation(parsing:)`) and loads the model.
-    public static func load(named text: String, strict: Bool = true) throws -> LoadedModel {
-        try load(try ModelLocation(parsing: text), strict: strict)
+    public static func load(named text: String, strict: Bool = true, quantizedWeights: QuantizedWeights = .keep) throws -> LoadedModel {
+        try load(try ModelLocation(parsing: text), strict: strict, quantizedWeights: quantizedWeights)
     }
 
     /// The one .gguf file of a folder without config.json (a Hugging Face snapshot of a GGUF

@@ -10,6 +10,15 @@ extension Tensor {
     /// A tensor of zeros.
     public static func zeros(_ shape: [Int]) -> Tensor { full(shape, 0) }
 
+    /// Zeros of `shape` that occupy one element of memory: every stride is 0 (a broadcast
+    /// view). Reads see zeros; writing (`withUnsafeMutableElements`) copies to full size first.
+    /// Placeholders for weights that a checkpoint replaces cost nothing this way.
+    public static func zerosView(_ shape: [Int]) -> Tensor {
+        let storage = TensorStorage(uninitializedCount: 1)
+        storage.pointer[0] = 0
+        return Tensor(storage: storage, shape: shape, strides: Array(repeating: 0, count: shape.count))
+    }
+
     /// A tensor of ones.
     public static func ones(_ shape: [Int]) -> Tensor { full(shape, 1) }
 
