@@ -68,9 +68,13 @@ GOLDEN_PATH ?= ../shared/golden:Tests/Fixtures/decoder-families
 # The SAE smoke test's floor for held-out variance explained after 40 short steps.
 SAE_SMOKE_FVE := 0.5
 
+# The tests run a debug build; its C kernels (the quantized matrix products above all) are
+# optimised all the same, or SmolLM2's tests take several times longer.
+DEBUG_C_FLAGS := -Xcc -O2
+
 test: deps minilm smollm2
-	$(SWIFT) build --build-tests
-	GOLDEN_PATH=$(GOLDEN_PATH) SMOLLM2_GGUF=$(SMOLLM2_GGUF) $(SWIFT) test
+	$(SWIFT) build --build-tests $(DEBUG_C_FLAGS)
+	GOLDEN_PATH=$(GOLDEN_PATH) SMOLLM2_GGUF=$(SMOLLM2_GGUF) $(SWIFT) test $(DEBUG_C_FLAGS)
 	$(SWIFT) build -c release
 	.build/release/intervene --help > /dev/null
 	.build/release/intervene inspect Interventions/hierarchical-equality-das > /dev/null

@@ -24,9 +24,9 @@ let package = Package(
         .systemLibrary(name: "CLAPACKE", pkgConfig: "lapacke", providers: [.apt(["liblapacke-dev"])]),
         .systemLibrary(name: "CJSONC", pkgConfig: "json-c", providers: [.apt(["libjson-c-dev"])]),
         // Vectorised elementwise kernels, compiled once per CPU level (AVX-512, AVX2, baseline).
-        // Optimised in debug builds too: the tests run debug, and the quantized-matrix kernels
-        // (SmolLM2 kept in its Q4_1 blocks) are several times slower unoptimised.
-        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
+        // No unsafe flags here (they would bar the package from being a dependency): `make test`
+        // optimises the C kernels of its debug build with `-Xcc -O2` instead.
+        .target(name: "CKernels"),
         .target(name: "Tensors", dependencies: ["CBLAS", "CLAPACKE", "CJSONC", "CKernels"]),
         .target(name: "Models", dependencies: ["Tensors"]),
         .target(name: "Intervene", dependencies: ["Tensors", "Models"]),
