@@ -44,3 +44,22 @@ import Testing
         #expect(throws: TorchCheckpointError.self) { try [UInt8]().withUnsafeBytes { try TorchCheckpoint(bytes: $0, name: "empty.pt") } }
     }
 }
+
+/// A pickle whose list contains itself (through the memo) no longer leaks: the fuzz harness's
+/// LeakSanitizer found the cycle (Tests/Fixtures/torch/cyclic.pt holds one too).
+@Suite struct TorchPickleCycleTests {
+    @Test func selfContainingListIsReleased() throws {
+        // PROTO 2, EMPTY_LIST, BINPUT 0, BINGET 0, APPEND, STOP: l = []; l.append(l).
+        let pickle: [UInt8] = [0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x2E]
+        weak var released: TorchPickleList?
+        try pickle.withUnsafeBytes { bytes in
+            var machine = TorchPickleMachine(bytes: bytes) { _, _, _, _ in throw TorchCheckpointError.invalidTensor(reason: "none expected") }
+            guard case .list(let list) = try machine.run() else { Issue.record("expected a list"); return }
+            #expect(list.items.count == 1)
+            released = list
+            machine.breakCycles()
+        }
+        #expect(released == nil)
+        #expect(TorchFixtures.error("cyclic.pt") == .limitExceeded(what: "nesting depth", limit: TorchCheckpoint.maximumDepth, offset: -1))
+    }
+}

@@ -47,6 +47,7 @@ public final class TorchCheckpoint: @unchecked Sendable {
             let data = try archive.data(prefix + "data/" + storage.key)
             return try TorchCheckpoint.rebuild(storage: storage, data: data, offset: offset, size: size, stride: stride)
         }
+        defer { machine.breakCycles() }
         var budget = TorchCheckpoint.maximumNodes
         value = try TorchCheckpoint.convert(try machine.run(), depth: 0, budget: &budget)
     }
