@@ -20,6 +20,9 @@ case $harness in
     safetensors | unit-locations) max_len=4096 ;;
     *) max_len=8192 ;;
 esac
+# One OpenBLAS thread: its worker threads spin-wait, and on a busy machine a starved worker
+# made a 20 ms input exceed the 10 s timeout.
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/Fuzz/lsan.supp:print_suppressions=0}
 exec "$binary" -runs="$runs" -max_len=$max_len -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
     -dict="$root/Fuzz/Dictionaries/$harness.dict" -artifact_prefix="$artifacts" -print_final_stats=1 \
