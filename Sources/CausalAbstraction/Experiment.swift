@@ -152,6 +152,12 @@ public struct Experiment: Decodable, Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ExperimentError.invalid(file: path, field: "(file)", value: "missing", expected: "a readable JSON experiment file")
         }
+        return try decode(data, file: path)
+    }
+
+    /// Reads an experiment from the bytes of a JSON experiment file; `path` names it in errors,
+    /// which are those of `load(path:)`.
+    public static func decode(_ data: Data, file path: String) throws -> Experiment {
         try ExperimentFieldCheck.check(data, file: path)
         do { return try JSONDecoder().decode(Experiment.self, from: data) } catch let ConfigurationError.unknownKey(key, keyPath, allowed) {
             throw ExperimentError.unknownKey(file: path, key: key, path: keyPath, allowed: allowed)

@@ -32,6 +32,15 @@ import Tensors
         #expect(e.output.bundle == "Interventions/hierarchical-equality-das")
     }
 
+    @Test func experimentDecodesFromBytesLikeTheFile() throws {
+        let path = ExperimentTests.root + "/Experiments/hierarchical-equality-das.json"
+        let e = try Experiment.decode(try Data(contentsOf: URL(fileURLWithPath: path)), file: "memory.json")
+        #expect(e.name == (try Experiment.load(path: path)).name && e.interventionTypes == "RotatedSpaceIntervention")
+        #expect(throws: ExperimentError.invalid(file: "memory.json", field: "representations", value: "…", expected: "a required field")) {
+            try Experiment.decode(Data(#"{"name": "x", "model": {}, "data": {}, "output": {"bundle": "b"}}"#.utf8), file: "memory.json")
+        }
+    }
+
     func write(_ text: String) -> String {
         let path = NSTemporaryDirectory() + "experiment-\(UUID().uuidString).json"
         _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))

@@ -119,6 +119,13 @@ public enum InterventionBundle {
         guard FileManager.default.fileExists(atPath: file) else { throw BundleError.unreadable(path: path, reason: "no bundle.json") }
         let json: JSONValue
         do { json = try JSONValue.parse(contentsOf: file) } catch { throw BundleError.unreadable(path: file, reason: "\(error)") }
+        return try manifest(json: json, path: path)
+    }
+
+    /// Checks a parsed bundle.json of the bundle directory `path` (format, version, a config
+    /// object); throws `BundleError` naming the field, its value and what is allowed.
+    public static func manifest(json: JSONValue, path: String) throws -> Manifest {
+        let file = path + "/bundle.json"
         guard json["format"]?.stringValue == format else {
             throw BundleError.invalidField(path: file, field: "format", value: json["format"]?.serialized() ?? "missing", expected: "\"\(format)\"")
         }
@@ -134,7 +141,17 @@ public enum InterventionBundle {
 
     /// Loads the bundle at `path` onto `model`, refusing a bundle made for another model.
     public static func load(from path: String, model: any HookableModel, registry: InterventionRegistry = .shared) throws -> IntervenableModel {
-        let m = try manifest(at: path)
+        try load(manifest: try manifest(at: path), model: model, registry: registry) {
+            try SafeTensorsFile(path: path + "/weights.safetensors")
+        }
+    }
+
+    /// Loads a checked manifest onto `model`, reading the tensors from the file `weights` opens
+    /// (called once, after the fingerprint and config are checked); throws `BundleError` as
+    /// `load(from:model:registry:)` does.
+    public static func load(manifest m: Manifest, model: any HookableModel, registry: InterventionRegistry = .shared,
+                            weights openWeights: () throws -> SafeTensorsFile) throws -> IntervenableModel {
+        let path = m.path
         let file = path + "/bundle.json"
         let fingerprint = ModelFingerprint.of(model)
         guard m.fingerprint == fingerprint else {
@@ -161,7 +178,7 @@ public enum InterventionBundle {
             throw BundleError.invalidField(path: file, field: "config", value: "…", expected: "a config that fits this model (\(error))")
         }
         let weights: SafeTensorsFile
-        do { weights = try SafeTensorsFile(path: path + "/weights.safetensors") } catch {
+        do { weights = try openWeights() } catch {
             throw BundleError.unreadable(path: path + "/weights.safetensors", reason: "\(error)")
         }
         var loaded = Set<ObjectIdentifier>()

@@ -86,6 +86,10 @@ public final class IntervenableModel {
         .blockOutput: .blockInput, .mlpOutput: .mlpInput, .attentionOutput: .attentionInput, .cellOutput: .cellInput,
     ]
 
+    /// The largest `max_number_of_units` accepted (2²⁰): with it the unit width (dimension ×
+    /// units) cannot overflow.
+    static let maximumUnits = 1 << 20
+
     /// Checks a representation against the model and returns its site.
     static func validate(_ r: RepresentationConfig, index i: Int, table: SiteTable) throws -> SiteSpec {
         let spec: SiteSpec
@@ -103,8 +107,9 @@ public final class IntervenableModel {
                                                       allowed: "\(only) (\(c.rawValue) exists at that layer only)")
             }
         }
-        guard r.maxNumberOfUnits >= 1 else {
-            throw ConfigurationError.invalidField(field: "representations[\(i)].max_number_of_units", value: "\(r.maxNumberOfUnits)", allowed: "an integer ≥ 1")
+        guard r.maxNumberOfUnits >= 1, r.maxNumberOfUnits <= maximumUnits else {
+            throw ConfigurationError.invalidField(field: "representations[\(i)].max_number_of_units", value: "\(r.maxNumberOfUnits)",
+                                                  allowed: "an integer in 1...\(maximumUnits)")
         }
         let isHeadSite = spec.isHeadMajor
         switch r.unit {
@@ -123,11 +128,15 @@ public final class IntervenableModel {
             throw ConfigurationError.invalidField(field: "representations[\(i)].source_representation", value: "a vector of \(vector.count)",
                                                   allowed: "a vector of \(spec.unitDimension) (the per-unit dimension of \(r.component.rawValue))")
         }
-        if let partition = r.expandedPartition {
+        if let partition = r.subspacePartition {
+            // Checked before `expandedPartition` turns [start, end] into a list (which a huge end
+            // would make enormous).
             let width = spec.unitDimension * r.maxNumberOfUnits
             for (k, part) in partition.enumerated() {
-                for d in part where d < 0 || d >= width {
-                    throw ConfigurationError.invalidField(field: "representations[\(i)].subspace_partition[\(k)]", value: "\(part)", allowed: "indices in 0..<\(width)")
+                let isRange = part.count == 2 && part[1] > part[0]
+                if isRange ? part[0] < 0 || part[1] > width : part.contains(where: { $0 < 0 || $0 >= width }) {
+                    throw ConfigurationError.invalidField(field: "representations[\(i)].subspace_partition[\(k)]", value: "\(part)",
+                                                          allowed: "indices in 0..<\(width), or [start, end] with 0 ≤ start < end ≤ \(width)")
                 }
             }
         }

@@ -61,6 +61,32 @@ extension DecoderConfig {
         guard total < limit else { throw fail("size", "\(total) parameters", "fewer than 2^36 parameters") }
     }
 
+    /// A lower bound on the weights every family with these sizes holds: the token embedding
+    /// (vocabularySize × width) and, per layer, the query, key, value and output projections
+    /// and two feed-forward matrices (width × intermediate each). Norms, biases, position
+    /// embeddings and a third (gate) matrix are left out. nil when the count overflows. Loaders
+    /// compare it with the elements a checkpoint stores, to refuse sizes its tensors cannot
+    /// fill before anything is allocated.
+    public var minimumWeightCount: Int? {
+        func product(_ a: Int, _ b: Int) -> Int? {
+            let (p, overflow) = a.multipliedReportingOverflow(by: b)
+            return overflow ? nil : p
+        }
+        func sum(_ values: [Int?]) -> Int? {
+            var total = 0
+            for v in values {
+                guard let v else { return nil }
+                let (s, overflow) = total.addingReportingOverflow(v)
+                if overflow { return nil }
+                total = s
+            }
+            return total
+        }
+        let query = product(heads, headDim).flatMap { product($0, width) }, keyValue = product(kvHeads, headDim).flatMap { product($0, width) }
+        let perLayer = sum([query.flatMap { product($0, 2) }, keyValue.flatMap { product($0, 2) }, product(width, intermediate).flatMap { product($0, 2) }])
+        return sum([product(vocabularySize, width), perLayer.flatMap { product($0, layers) }])
+    }
+
     private func validate(_ scaling: RopeScaling, _ fail: (String, Any, String) -> ModelError) throws {
         switch scaling {
         case .none: return

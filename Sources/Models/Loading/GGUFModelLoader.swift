@@ -22,11 +22,22 @@ public enum GGUFModelLoader {
     /// error for a malformed file (`GGUFError`), an unsupported architecture, metadata that does
     /// not fit, or tensors that are missing, unexpected or mis-shaped.
     public static func load(path: String, started: Date = Date(), quantizedWeights: QuantizedWeights = .keep) throws -> LoadedModel {
-        let file = try GGUFFile(path: path)
+        try load(file: try GGUFFile(path: path), started: started, quantizedWeights: quantizedWeights)
+    }
+
+    /// The model, its tokenizer and the cost of loading an opened GGUF file (from a path or from
+    /// bytes in memory); throws as `load(path:)` does.
+    public static func load(file: GGUFFile, started: Date = Date(), quantizedWeights: QuantizedWeights = .keep) throws -> LoadedModel {
         let (model, report) = try model(from: file, quantizedWeights: quantizedWeights)
         let tokenizer = try GGUFTokenizerReader.tokenizer(from: GGUFMetadataReader(file: file, prefix: ""))
-        return LoadedModel(model: model, tokenizer: tokenizer, report: report, source: path,
+        return LoadedModel(model: model, tokenizer: tokenizer, report: report, source: file.path,
                            loadSeconds: Date().timeIntervalSince(started), peakMemoryMiB: peakResidentMemoryMiB())
+    }
+
+    /// The tokenizer an opened GGUF file's `tokenizer.ggml.*` metadata describes, or nil when it
+    /// has no `tokenizer.ggml.model`; throws `ModelError` naming the key of bad metadata.
+    public static func tokenizer(from file: GGUFFile) throws -> (any Tokenizer)? {
+        try GGUFTokenizerReader.tokenizer(from: GGUFMetadataReader(file: file, prefix: ""))
     }
 
     /// The decoder the file describes, with its weights, frozen.
@@ -42,10 +53,29 @@ public enum GGUFModelLoader {
         let vocabulary = try m.optionalInt("vocab_size") ?? (try m.strings("tokenizer.ggml.tokens"))?.count
             ?? (file.contains("token_embd.weight") ? try file.shape("token_embd.weight")[0] : 0)
         let config = try architecture.config(m, vocabulary: vocabulary)
+        try checkSizes(config, fit: file, architecture: name)
         let model = try DecoderModel(config, keyMap: architecture.family.keyMap)
         let report = try assign(file, to: model, architecture: architecture, quantizedWeights: quantizedWeights)
         model.freeze()
         return (model, report)
+    }
+
+    /// Refuses metadata sizes (vocabulary, width, layers, heads, feed-forward width) whose weights
+    /// outnumber the elements the file's tensors store: such a file cannot fill the model, and
+    /// building it first could allocate far more memory than the file's size.
+    static func checkSizes(_ config: DecoderConfig, fit file: GGUFFile, architecture name: String) throws {
+        var stored = 0
+        for info in file.tensorInfos {
+            let (sum, overflow) = stored.addingReportingOverflow(info.elementCount)
+            stored = overflow ? Int.max : sum
+        }
+        guard let needed = config.minimumWeightCount, needed <= stored else {
+            let sizes = "vocabulary \(config.vocabularySize), width \(config.width), \(config.layers) layers of \(config.heads) heads × \(config.headDim), "
+                + "feed_forward_length \(config.intermediate)"
+            throw ModelError.invalidConfig(path: file.path, field: "\(name).{embedding_length, block_count, attention.head_count, feed_forward_length}",
+                                           value: sizes, expected: "sizes whose weights (at least \(config.minimumWeightCount.map(String.init) ?? "more than 2^63")) "
+                                               + "fit in the \(stored) tensor elements the file stores")
+        }
     }
 
     /// Assigns every parameter (matrices kept quantized or dequantized as asked); throws

@@ -12,6 +12,12 @@ public enum TokenizerLoader {
         do { json = try JSONValue.parse(contentsOf: path) } catch {
             throw TokenizerError.unreadable(path: path, reason: "\(error)")
         }
+        return try load(json: json, path: path)
+    }
+
+    /// Builds the tokenizer a parsed tokenizer.json describes; `path` names it in errors and
+    /// locates a neighbouring `tokenizer_config.json` (none is read when that file is absent).
+    public static func load(json: JSONValue, path: String) throws -> any Tokenizer {
         guard let model = json["model"]?.objectValue else {
             throw TokenizerError.malformed(path: path, field: "model", reason: "is missing or not an object")
         }

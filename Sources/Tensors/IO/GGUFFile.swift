@@ -30,9 +30,21 @@ public final class GGUFFile: @unchecked Sendable {
 
     /// Opens, maps and validates the file at `path`. Throws `FileError` when it cannot be read and
     /// `GGUFError` when it is not a well-formed GGUF file.
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(fileBytes: try FileBytes(path: path))
+    }
+
+    /// Validates a GGUF file already in memory (the bytes are copied); `name` stands in for the
+    /// path in error messages. Throws `GGUFError` as `init(path:)` does.
+    public convenience init(bytes: UnsafeRawBufferPointer, name: String) throws {
+        try self.init(fileBytes: FileBytes(copying: bytes, name: name))
+    }
+
+    /// Validates the GGUF file held by `fileBytes`.
+    init(fileBytes: FileBytes) throws {
+        let path = fileBytes.path
         self.path = path
-        bytes = try FileBytes(path: path)
+        bytes = fileBytes
         var cursor = GGUFCursor(base: bytes.pointer.map { UnsafeRawPointer($0) }, count: bytes.count, path: path)
         let header = try GGUFParser.parse(&cursor)
         version = Int(header.version)

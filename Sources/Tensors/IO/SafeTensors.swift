@@ -82,9 +82,21 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public static let maximumHeaderBytes: UInt64 = 100_000_000
 
     /// Opens and validates the file at `path`.
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(fileBytes: try FileBytes(path: path))
+    }
+
+    /// Validates a safetensors file already in memory (the bytes are copied); `name` stands in
+    /// for the path in error messages.
+    public convenience init(bytes: UnsafeRawBufferPointer, name: String) throws {
+        try self.init(fileBytes: FileBytes(copying: bytes, name: name))
+    }
+
+    /// Validates the safetensors file held by `fileBytes`.
+    init(fileBytes: FileBytes) throws {
+        let path = fileBytes.path
         self.path = path
-        bytes = try FileBytes(path: path)
+        bytes = fileBytes
         let total = bytes.count
         guard total >= 8 else { throw SafeTensorsError.truncated(path: path, reason: "\(total) bytes, need at least 8 for the header length") }
         let raw = bytes.pointer!

@@ -22,9 +22,21 @@ public final class TorchCheckpoint: @unchecked Sendable {
     public var tensors: [String: Tensor] { value.flattenedTensors() }
 
     /// Opens, validates and decodes the checkpoint at `path`.
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(fileBytes: try FileBytes(path: path))
+    }
+
+    /// Validates and decodes a checkpoint already in memory (the bytes are copied); `name`
+    /// stands in for the path in error messages.
+    public convenience init(bytes: UnsafeRawBufferPointer, name: String) throws {
+        try self.init(fileBytes: FileBytes(copying: bytes, name: name))
+    }
+
+    /// Validates and decodes the checkpoint held by `fileBytes`.
+    init(fileBytes: FileBytes) throws {
+        let path = fileBytes.path
         self.path = path
-        file = try FileBytes(path: path)
+        file = fileBytes
         let bytes = UnsafeRawBufferPointer(start: file.pointer, count: file.count)
         let archive = try TorchZipArchive(path: path, bytes: bytes)
         guard let pickleName = archive.names.first(where: { $0 == "data.pkl" || $0.hasSuffix("/data.pkl") }) else {
@@ -35,6 +47,7 @@ public final class TorchCheckpoint: @unchecked Sendable {
             let data = try archive.data(prefix + "data/" + storage.key)
             return try TorchCheckpoint.rebuild(storage: storage, data: data, offset: offset, size: size, stride: stride)
         }
+        defer { machine.breakCycles() }
         var budget = TorchCheckpoint.maximumNodes
         value = try TorchCheckpoint.convert(try machine.run(), depth: 0, budget: &budget)
     }

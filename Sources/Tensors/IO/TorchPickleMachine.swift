@@ -11,10 +11,29 @@ struct TorchPickleMachine {
     var stack: [TorchPickleObject] = []
     var marks: [Int] = []
     var memo: [Int: TorchPickleObject] = [:]
+    /// Every list and dict built, so `breakCycles()` can empty them: a pickle may put a list
+    /// inside itself (through the memo), and such reference cycles would otherwise never be freed.
+    var containers: [TorchPickleObject] = []
 
     init(bytes: UnsafeRawBufferPointer, rebuild: @escaping (TorchStorageRef, Int, [Int], [Int]) throws -> TorchTensor) {
         self.bytes = bytes
         self.rebuild = rebuild
+    }
+
+    /// Records a new list or dict for `breakCycles()` and returns it.
+    mutating func container(_ o: TorchPickleObject) -> TorchPickleObject {
+        containers.append(o)
+        return o
+    }
+
+    /// Empties every list and dict the run built (call once their contents are converted or
+    /// the run failed), releasing cycles among them; the stack and memo are cleared too.
+    mutating func breakCycles() {
+        for case .list(let l) in containers { l.items = [] }
+        for case .dict(let d) in containers { d.pairs = [] }
+        containers = []
+        stack = []
+        memo = [:]
     }
 
     func fail(_ reason: String) -> TorchCheckpointError { .invalidPickle(reason: reason, offset: at) }
@@ -91,8 +110,8 @@ struct TorchPickleMachine {
         case 0x80: _ = try take(1)                                   // PROTO
         case 0x95: _ = try take(8)                                   // FRAME
         case 0x28: marks.append(stack.count); try push(.mark)       // MARK
-        case 0x7D: try push(.dict(TorchPickleDict()))                // EMPTY_DICT
-        case 0x5D: try push(.list(TorchPickleList()))                // EMPTY_LIST
+        case 0x7D: try push(container(.dict(TorchPickleDict())))     // EMPTY_DICT
+        case 0x5D: try push(container(.list(TorchPickleList())))     // EMPTY_LIST
         case 0x29: try push(.tuple([]))                              // EMPTY_TUPLE
         case 0x74: try push(.tuple(try popToMark()))                 // TUPLE
         case 0x85, 0x86, 0x87:                                        // TUPLE1-3

@@ -45,7 +45,7 @@ extension TorchPickleMachine {
         switch g {
         case .orderedDict:
             guard a.isEmpty else { throw fail("OrderedDict with \(a.count) arguments") }
-            try push(.dict(TorchPickleDict()))
+            try push(container(.dict(TorchPickleDict())))
         case .rebuildTensor:
             try push(.tensor(try rebuildTensor(a)))
         case .rebuildParameter:
