@@ -273,6 +273,6 @@ say(ExperimentRunner.jsonLine([
     "mean_reconstruction_mse": meanMSE, "first_transition_accuracy_plain": plainAccuracy.first,
     "first_transition_accuracy_codebooks": codebookAccuracy.first, "states_with_precise_code": coverage, "mean_state_code_precision": meanCodePrecision,
     "mean_best_neuron_precision": meanNeuronPrecision, "forcing_followed": forcing?.followedTarget ?? 0,
-    "forcing_chance": forcing?.unforcedFollowedTarget ?? 0, "forcing_trials": forcing?.trials ?? 0, "full": full ? 1 : 0,
+    "forcing_chance": forcing?.unforcedFollowedTarget ?? 0, "forcing_trials": Double(forcing?.trials ?? 0), "full": full ? 1 : 0,
 ]))
 if checks.contains(where: { !$0.1 }) { exit(1) }
