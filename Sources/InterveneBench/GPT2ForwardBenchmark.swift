@@ -22,13 +22,19 @@ enum GPT2ForwardBenchmark {
 
         // Check the numbers before timing, holding at most one set of full logits at a time (the
         // peak resident set is part of what this workload reports).
+        var selfInterchangeDifference: Float = 0
         try Tensor.withoutGradients {
             try checkFiniteLogits(model, base, shape: [batch, length, 50257])
             var lastOnly = ForwardOptions()
             lastOnly.logitsForLastPositionOnly = true
             let plainLast = try model.forward(.tokens(base), options: lastOnly).output
             let same = try intervenable.forward(base: .tokens(base), sources: [.tokens(base)], unitLocations: locations, options: lastOnly).intervened.logits
-            guard maxAbsDifference(same, plainLast) == 0 else { throw BenchmarkFailure(description: "self-interchange changed the logits") }
+            // The source pass runs positions 0…10 only (a causal model's prefix), so the patched
+            // block equals the base's to float rounding, not bit for bit.
+            selfInterchangeDifference = maxAbsDifference(same, plainLast)
+            guard selfInterchangeDifference <= 1e-4 else {
+                throw BenchmarkFailure(description: "self-interchange changed the logits by \(selfInterchangeDifference)")
+            }
             let (output, cache) = try model.runWithCache(.tokens(base), sites: allBlocks, options: ForwardOptions(outputHiddenStates: true))
             guard maxAbsDifference(cache[allBlocks[3]]!, output.hiddenStates[4]) == 0 else {
                 throw BenchmarkFailure(description: "cached block output differs from the hidden state")
@@ -58,6 +64,7 @@ enum GPT2ForwardBenchmark {
             "intervened_ms": rounded(intervenedMs, 2),
             "intervened_processed_tokens_per_s": rounded(Double(2 * batch * length) / (intervenedMs / 1000), 1),
             "intervention_overhead_vs_two_plain_pct": rounded(100 * (intervenedMs / (2 * plainMs) - 1), 2),
+            "self_interchange_max_logit_difference": Double(selfInterchangeDifference),
             "run_with_cache_12_block_outputs_ms": rounded(cacheMs, 2),
             "run_with_cache_overhead_pct": rounded(100 * (cacheMs / plainMs - 1), 2),
             "generation_new_tokens": newTokens, "generation_ms": rounded(generationMs, 1),

@@ -7,6 +7,7 @@
 //   07-CodebookFeatures --full   the paper's setting: 100 states, 10 edges, base 10, 4 layers
 //   07-CodebookFeatures --full --steps 500   the same with fewer training steps
 //   07-CodebookFeatures --full --weights W --continue 20000 --plain-only   train W/plain further
+//   07-CodebookFeatures --full --weights W --from-plain 4000 --continue 8000   train W's codebook model further
 //
 // The last line printed is a JSON object with the headline figures.
 import CausalAbstraction
@@ -99,9 +100,10 @@ func lossPrinter(_ name: String) -> (Int, Float) -> Void {
 /// DIR/NAME.safetensors, and read back instead of training when that file exists — so the
 /// analysis below can be re-run without training again.
 let weightsFolder = option("--weights", in: arguments, "a folder", { $0 })
-/// `--continue N` (with `--weights`): train the plain model N more steps from its saved weights
+/// `--continue N` (with `--weights`): train the saved models N more steps from their weights
 /// (fresh batches, a fresh Adam), writing the weights back every 500 steps — a long run can be
-/// stopped and continued.
+/// stopped and continued. With `--plain-only` the plain model; otherwise the plain model is read
+/// as saved and the codebook model (e.g. `--from-plain N`'s) is trained further.
 let continueSteps = option("--continue", in: arguments, "a positive number of steps", { Int($0).flatMap { $0 > 0 ? $0 : nil } })
 /// Writes `model`'s weights with a training report in the metadata.
 func save(_ model: DecoderModel, _ report: TrainingReport, to path: String) throws {
@@ -124,7 +126,8 @@ func trainOrLoad(_ model: DecoderModel, codebooks: CodebookModel?, name: String,
         let earlier = TrainingReport(steps: Int(number("steps")), tokens: Int(number("tokens")), seconds: number("seconds"),
                                      tokensPerSecond: number("tokens_per_second"), finalLoss: Float(number("final_loss")),
                                      recentLoss: Float(number("recent_loss")), finalAuxiliaryLoss: Float(number("final_auxiliary_loss")))
-        guard let more = continueSteps, codebooks == nil else { return earlier }
+        // `--continue` trains the plain model with `--plain-only`, the codebook model without it.
+        guard let more = continueSteps, (codebooks == nil) == arguments.contains("--plain-only") else { return earlier }
         var options = options
         (options.steps, options.seed) = (more, UInt64(earlier.steps))
         let printer = lossPrinter(name)
@@ -137,7 +140,7 @@ func trainOrLoad(_ model: DecoderModel, codebooks: CodebookModel?, name: String,
                                   finalLoss: last, recentLoss: last, finalAuxiliaryLoss: 0)
         }
         var recent: [Float] = []
-        let report = try CodebookTraining.fit(model, on: fsm, options: options) { step, loss in
+        let report = try CodebookTraining.fit(model, codebooks: codebooks, on: fsm, options: options) { step, loss in
             printer(step, loss)
             recent = Array((recent + [loss]).suffix(100))
             if (step + 1) % 500 == 0, step + 1 < more {

@@ -83,12 +83,18 @@ extension IntervenableModel {
         }
     }
 
-    /// Parallel mode: one clean forward per distinct source input, recording source blocks.
+    /// Parallel mode: one clean forward per distinct source input, recording source blocks. A
+    /// causal model's source pass runs only the positions its getters read (`SourcePrefix.swift`)
+    /// and stops after the deepest getter's layer.
     func runSourcePasses(_ pass: InterventionPass, needsSource: [Int], sources: [ModelInput]?) throws {
         var bySource: [Int: [Int]] = [:]
         for i in needsSource { bySource[try sourceIndex(of: i, sources: sources), default: []].append(i) }
         for (index, members) in bySource.sorted(by: { $0.key < $1.key }) {
-            _ = try Tensor.withoutGradients { try run(sources![index], pass: pass, getters: members) }
+            var source = sources![index]
+            if let length = sourcePrefixLength(members: members, pass: pass, sequenceLength: source.sequenceLength) {
+                source = source.prefix(length)
+            }
+            _ = try Tensor.withoutGradients { try run(source, pass: pass, getters: members) }
         }
     }
 
