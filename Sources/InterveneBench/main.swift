@@ -8,7 +8,7 @@ let usage = """
 usage: intervene-bench WORKLOAD [--reps N] [--dequantize]
 workloads: engine, gpt2_forward, generation, mlp_das_epoch, boundless_step, import, gguf_load (GGUF_FILE=…),
            gguf_decode [--dequantize] (GGUF_FILE=…), quant_kernels (GGUF_FILE=…), codebook_train,
-           sae_gemms (SAE_SHAPE=B,d,L), serve_load (SERVE_TOKENS, SERVE_REQUESTS, SERVE_CLIENTS; needs the intervene binary)
+           fingerprint [--dequantize] (GGUF_FILE=…), sae_gemms (SAE_SHAPE=B,d,L), serve_load (SERVE_TOKENS, SERVE_REQUESTS, SERVE_CLIENTS; needs the intervene binary)
 """
 
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -45,6 +45,7 @@ do {
     case "gguf_decode_once":
         guard let path = ProcessInfo.processInfo.environment["GGUF_FILE"] else { exit(2) }
         print(try GGUFDecodeBenchmark.once(path: path, weights: weights))
+    case "fingerprint": emit(try FingerprintBenchmark.run(reps: reps, weights: weights))
     case "codebook_train": emit(try CodebookTrainingBenchmark.run(reps: reps))
     case "sae_gemms": emit(try SAEGemmBenchmark.run(reps: reps))
     case "serve_load": emit(try ServeLoadBenchmark.run())

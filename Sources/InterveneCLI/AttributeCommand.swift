@@ -6,7 +6,7 @@ import Intervene
 import Models
 
 /// `intervene attribute --model M --prompt P --target T [--distractor D] [--source S] …`.
-struct AttributeCommand: ParsableCommand {
+struct AttributeCommand: ExecutingCommand {
     static let configuration = CommandConfiguration(
         commandName: "attribute",
         abstract: "Which neurons, heads and components cause an answer: activation × gradient, direct logit attribution, attribution patching.",
@@ -84,14 +84,6 @@ struct AttributeCommand: ParsableCommand {
 
     var attributionMethod: AttributionMethod {
         method == "atp" ? .linear : .integratedGradients(steps: steps, path: IntegrationPath(rawValue: path)!)
-    }
-
-    func run() throws {
-        do {
-            _ = try execute()
-        } catch {
-            throw fail(error)
-        }
     }
 
     /// Attributes, prints the tables and writes the files; returns the JSON report. Throws typed

@@ -8,7 +8,7 @@ import Tensors
 /// `intervene codebook train --model M --corpus FILE --out BUNDLE`: inserts codebooks at a
 /// placement of a decoder, trains them on windows of a tokenized text corpus, and saves them
 /// as a codebook bundle that `intervene codebook cache` reads.
-struct CodebookTrainCommand: ParsableCommand {
+struct CodebookTrainCommand: ExecutingCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train codebooks at a placement of a model on a text corpus and save them as a codebook bundle.",
@@ -88,14 +88,6 @@ struct CodebookTrainCommand: ParsableCommand {
 
     @Option(help: "Also write the run's metrics to this JSON file.")
     var metricsJson: String?
-
-    func run() throws {
-        do {
-            _ = try execute()
-        } catch {
-            throw fail(error)
-        }
-    }
 
     /// Trains and saves; returns the trained codebooks and the report. Throws typed errors for
     /// every bad argument.

@@ -5,7 +5,7 @@ import Intervene
 import Models
 
 /// `intervene generate --model M --prompt P [--max-tokens n] [sampling] [--steer-site SITE --steer TEXT … | --bundle B]`.
-struct GenerateCommand: ParsableCommand {
+struct GenerateCommand: ExecutingCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Generate text from a prompt, plain or steered by an activation-addition vector.",
@@ -67,14 +67,6 @@ struct GenerateCommand: ParsableCommand {
         }
         guard steerScale.isFinite else { throw ValidationError("--steer-scale must be a finite number") }
         guard bundle == nil || steerSite == nil else { throw ValidationError("--bundle and --steer-site are alternatives; give one") }
-    }
-
-    func run() throws {
-        do {
-            _ = try execute()
-        } catch {
-            throw fail(error)
-        }
     }
 
     /// Generates and prints; returns the JSON report (`text`, `ids`, `prompt_tokens`, and

@@ -4,7 +4,7 @@ import Foundation
 import Models
 
 /// `intervene patch --model M --clean P --corrupted P2 --target T [--distractor D] [--component …] --out DIR`.
-struct PatchCommand: ParsableCommand {
+struct PatchCommand: ExecutingCommand {
     static let configuration = CommandConfiguration(
         commandName: "patch",
         abstract: "Activation patching: which activations of a clean prompt restore its answer in a contrastive prompt's run.",
@@ -32,29 +32,10 @@ struct PatchCommand: ParsableCommand {
     @Option(help: "The corrupted prompt's answer (one token): the metric becomes logit(target) − logit(distractor).")
     var distractor: String?
 
-    @Option(parsing: .unconditional, help: "all, block_output, attention_output, mlp_output (or another position-major component).")
-    var component: String = "all"
-
     @Option(help: "Layers patched together for attention_output and mlp_output (1: single layers).")
     var window: Int = 1
 
-    @Option(name: .customLong("max-rows"), help: "Runs per batched forward pass.")
-    var maxRows: Int = 32
-
-    @Option(help: "The folder for trace.json and the SVG heatmaps.")
-    var out: String
-
-    func validate() throws {
-        guard maxRows >= 1 else { throw ValidationError("--max-rows must be at least 1, got \(maxRows)") }
-    }
-
-    func run() throws {
-        do {
-            _ = try execute()
-        } catch {
-            throw fail(error)
-        }
-    }
+    @OptionGroup var grid: TraceGridOptions
 
     /// Patches, prints the summary and writes the files; returns the result.
     @discardableResult
@@ -64,13 +45,12 @@ struct PatchCommand: ParsableCommand {
         let cleanPrompt = try TracingPrompt(tokenizer: tokenizer, prompt: clean, field: "--clean")
         let corruptedPrompt = try cleanPrompt.contrast(corrupted, tokenizer: tokenizer)
         let (metric, label) = try TracingPrompt.metric(target: target, distractor: distractor, tokenizer: tokenizer)
-        if let vocabulary = (model as? any CausalLanguageModel)?.vocabularySize { try metric.check(vocabulary: vocabulary) }
-        let specs = try TraceReport.specs(component: component, window: window, model: model)
+        let specs = try grid.specs(metric: metric, window: window, model: model)
         let bar = TerminalProgress(label: "patching")
         let result = try CausalTrace.patch(model: model, clean: cleanPrompt.tokens, corrupted: corruptedPrompt.tokens,
-                                           tokenTexts: cleanPrompt.tokenTexts, metric: metric, label: label, specs: specs, maxRows: maxRows,
+                                           tokenTexts: cleanPrompt.tokenTexts, metric: metric, label: label, specs: specs, maxRows: grid.maxRows,
                                            progress: { bar.update($0, $1) })
-        try TraceReport.finish(result, out: out, title: "activation patching of \(label)")
+        try grid.finish(result, title: "activation patching of \(label)")
         return result
     }
 }

@@ -5,7 +5,7 @@ import Intervene
 import Models
 
 /// `intervene steer --model M --positive P --negative N --site SITE --coefficient C --out BUNDLE [--prompt P]`.
-struct SteerCommand: ParsableCommand {
+struct SteerCommand: ExecutingCommand {
     static let configuration = CommandConfiguration(
         commandName: "steer",
         abstract: "Build an activation-addition steering vector from contrasting prompts and save it as a bundle.",
@@ -55,14 +55,6 @@ struct SteerCommand: ParsableCommand {
 
     func validate() throws {
         guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be at least 1, got \(maxNewTokens)") }
-    }
-
-    func run() throws {
-        do {
-            _ = try execute()
-        } catch {
-            throw fail(error)
-        }
     }
 
     /// Builds the vector, writes the bundle, prints (and with --prompt generates); returns the

@@ -4,7 +4,7 @@ import Foundation
 import Models
 
 /// `intervene trace --model M --prompt P --subject S --answer A [--component …] [--window 10] [--samples N] [--noise 3] --out DIR`.
-struct TraceCommand: ParsableCommand {
+struct TraceCommand: ExecutingCommand {
     static let configuration = CommandConfiguration(
         commandName: "trace",
         abstract: "Causal tracing (Meng et al. 2022): which activations carry the subject to the answer.",
@@ -33,12 +33,6 @@ struct TraceCommand: ParsableCommand {
     @Option(help: "The answer whose probability is traced (one token, e.g. \" Paris\").")
     var answer: String
 
-    @Option(parsing: .unconditional, help: "all, block_output, attention_output, mlp_output (or another position-major component).")
-    var component: String = "all"
-
-    @Option(help: "Layers restored together for attention_output and mlp_output (1: single layers).")
-    var window: Int = 10
-
     @Option(help: "Noise samples averaged.")
     var samples: Int = 10
 
@@ -48,24 +42,14 @@ struct TraceCommand: ParsableCommand {
     @Option(help: "The seed of the noise.")
     var seed: UInt64 = 1
 
-    @Option(name: .customLong("max-rows"), help: "Runs per batched forward pass.")
-    var maxRows: Int = 32
+    @Option(help: "Layers restored together for attention_output and mlp_output (1: single layers).")
+    var window: Int = 10
 
-    @Option(help: "The folder for trace.json and the SVG heatmaps.")
-    var out: String
+    @OptionGroup var grid: TraceGridOptions
 
     func validate() throws {
         guard samples >= 1 && samples <= 10_000 else { throw ValidationError("--samples must be in 1...10000, got \(samples)") }
         guard noise > 0 && noise.isFinite else { throw ValidationError("--noise must be a positive number, got \(noise)") }
-        guard maxRows >= 1 else { throw ValidationError("--max-rows must be at least 1, got \(maxRows)") }
-    }
-
-    func run() throws {
-        do {
-            _ = try execute()
-        } catch {
-            throw fail(error)
-        }
     }
 
     /// Traces, prints the summary and writes the files; returns the trace.
@@ -83,14 +67,13 @@ struct TraceCommand: ParsableCommand {
                                           expected: "exactly one of --subject TEXT or --subject-tokens A:B")
         }
         let (metric, label) = try TracingPrompt.metric(target: answer, distractor: nil, tokenizer: tokenizer, targetField: "--answer")
-        if let vocabulary = (model as? any CausalLanguageModel)?.vocabularySize { try metric.check(vocabulary: vocabulary) }
-        let specs = try TraceReport.specs(component: component, window: window, model: model)
+        let specs = try grid.specs(metric: metric, window: window, model: model)
         let sigma = try TracingNoise.embeddingStandardDeviation(model: model)
         let bar = TerminalProgress(label: "tracing")
         let trace = try CausalTrace.trace(model: model, tokens: question.tokens, tokenTexts: question.tokenTexts, subject: range, metric: metric,
-                                          label: label, specs: specs, noiseStd: noise * sigma, samples: samples, seed: seed, maxRows: maxRows,
+                                          label: label, specs: specs, noiseStd: noise * sigma, samples: samples, seed: seed, maxRows: grid.maxRows,
                                           progress: { bar.update($0, $1) })
-        try TraceReport.finish(trace, out: out, title: "causal trace of \(label)")
+        try grid.finish(trace, title: "causal trace of \(label)")
         return trace
     }
 }

@@ -28,20 +28,10 @@ public final class GGUFFile: @unchecked Sendable {
     let bytes: FileBytes
     let index: [String: Int]
 
-    /// Opens, maps and validates the file at `path`. Throws `FileError` when it cannot be read and
-    /// `GGUFError` when it is not a well-formed GGUF file.
-    public convenience init(path: String) throws {
-        try self.init(fileBytes: try FileBytes(path: path))
-    }
-
-    /// Validates a GGUF file already in memory (the bytes are copied); `name` stands in for the
-    /// path in error messages. Throws `GGUFError` as `init(path:)` does.
-    public convenience init(bytes: UnsafeRawBufferPointer, name: String) throws {
-        try self.init(fileBytes: FileBytes(copying: bytes, name: name))
-    }
-
-    /// Validates the GGUF file held by `fileBytes`.
-    init(fileBytes: FileBytes) throws {
+    /// Validates the GGUF file held by `fileBytes` (`init(path:)`, which maps the file, and
+    /// `init(bytes:name:)` come from `FileBytesReader`); throws `GGUFError` when it is not a
+    /// well-formed GGUF file.
+    public init(fileBytes: FileBytes) throws {
         let path = fileBytes.path
         self.path = path
         bytes = fileBytes

@@ -81,19 +81,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// The largest header accepted (100 MB, as the reference implementation).
     public static let maximumHeaderBytes: UInt64 = 100_000_000
 
-    /// Opens and validates the file at `path`.
-    public convenience init(path: String) throws {
-        try self.init(fileBytes: try FileBytes(path: path))
-    }
-
-    /// Validates a safetensors file already in memory (the bytes are copied); `name` stands in
-    /// for the path in error messages.
-    public convenience init(bytes: UnsafeRawBufferPointer, name: String) throws {
-        try self.init(fileBytes: FileBytes(copying: bytes, name: name))
-    }
-
-    /// Validates the safetensors file held by `fileBytes`.
-    init(fileBytes: FileBytes) throws {
+    /// Validates the safetensors file held by `fileBytes` (`init(path:)` and `init(bytes:name:)`
+    /// come from `FileBytesReader`); throws `SafeTensorsError` naming the tensor or field.
+    public init(fileBytes: FileBytes) throws {
         let path = fileBytes.path
         self.path = path
         bytes = fileBytes

@@ -21,19 +21,10 @@ public final class TorchCheckpoint: @unchecked Sendable {
     /// Every tensor, keyed by its dotted path through nested dicts and lists (state_dict style).
     public var tensors: [String: Tensor] { value.flattenedTensors() }
 
-    /// Opens, validates and decodes the checkpoint at `path`.
-    public convenience init(path: String) throws {
-        try self.init(fileBytes: try FileBytes(path: path))
-    }
-
-    /// Validates and decodes a checkpoint already in memory (the bytes are copied); `name`
-    /// stands in for the path in error messages.
-    public convenience init(bytes: UnsafeRawBufferPointer, name: String) throws {
-        try self.init(fileBytes: FileBytes(copying: bytes, name: name))
-    }
-
-    /// Validates and decodes the checkpoint held by `fileBytes`.
-    init(fileBytes: FileBytes) throws {
+    /// Validates and decodes the checkpoint held by `fileBytes` (`init(path:)` and
+    /// `init(bytes:name:)` come from `FileBytesReader`); throws `TorchCheckpointError` naming
+    /// the entry, global or limit.
+    public init(fileBytes: FileBytes) throws {
         let path = fileBytes.path
         self.path = path
         file = fileBytes
