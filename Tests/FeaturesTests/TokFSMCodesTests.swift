@@ -56,6 +56,23 @@ import Tensors
         return (small, codebooks)
     }
 
+    /// Each codebook's codes at the last digit of every state read alone group the states: one
+    /// group per code, every state in exactly one group (k = 1), the code a direct pass picks.
+    @Test func firstStatePartitionGroupsStatesByTheirLastDigitCode() throws {
+        let (small, codebooks) = try tinyModel()
+        let partitions = try TokFSMCodes.firstStatePartitions(codebooks, fsm: small)
+        #expect(partitions.map(\.codebook) == codebooks.codebooks.map(\.name))
+        for partition in partitions {
+            #expect(partition.groups.values.flatMap { $0 }.sorted() == Array(0..<small.stateCount))
+        }
+        let state = 5, input = [small.bosToken] + small.tokens(of: state)
+        let direct = try TokFSMCodes.collect(codebooks, fsm: small, sequences: [input], neurons: false)
+        let code = direct.codebooks[0].ids[0][small.digits]
+        #expect(partitions[0].groups[code]?.contains(state) == true)
+        let handMade = StatePartition(codebook: "L0.mlp", groups: [3: [1], 4: [2, 7], 9: [0]])
+        #expect(handMade.isolatedStates == [0, 1])
+    }
+
     @Test func forcedCodesInGenerationEqualPatchedForwardPasses() throws {
         let (small, codebooks) = try tinyModel()
         let prompt = small.sequence(of: [1, small.successors[1][0], 3])

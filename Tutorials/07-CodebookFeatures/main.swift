@@ -244,6 +244,17 @@ for code in best.values.sorted(by: { $0.state < $1.state }).prefix(5) {
                  code.neuron?.neuron ?? -1, code.neuron?.precision ?? 0))
 }
 
+// 5b. The reference's own reading (its notebooks' first-state partition): every state alone,
+//     BOS plus its digits; the codes each codebook picks at the last digit group the states. A
+//     code whose group is one state has precision 1 and recall 1 for it over these inputs.
+let partitions = try TokFSMCodes.firstStatePartitions(codebooks, fsm: fsm)
+let isolated = partitions.reduce(into: Set<Int>()) { $0.formUnion($1.isolatedStates) }
+let isolatedShare = Double(isolated.count) / Double(fsm.stateCount)
+if let widest = partitions.max(by: { $0.isolatedStates.count < $1.isolatedStates.count }) {
+    say(String(format: "first-state partition: %d of %d states have a code of their own in some codebook (%.0f%%); %@ alone isolates %d",
+                 isolated.count, fsm.stateCount, 100 * isolatedShare, widest.codebook, widest.isolatedStates.count))
+}
+
 // 6. Steer with codes: at the last token of a prompt, force the codes of another state (every
 //    codebook's precise code for it) and check that the next state the model writes is one of
 //    that state's successors.
@@ -257,6 +268,20 @@ if let forcing {
 } else {
     say("forcing a state's codes: not measured — precise codes (precision ≥ 0.9) exist for \(steeringStates) state(s), and forcing needs two at least")
 }
+
+// 6b. The same with the first-state partition's codes: every codebook that isolates the target
+//     state forces its code for it (each such code fires on that state alone); and, as a
+//     transplant, every codebook forces the code the target state's own input selects there.
+let isolatingCodes = partitions.flatMap(\.isolatingCodes)
+let isolatedForcing = Set(isolatingCodes.map(\.state)).count >= 2
+    ? try TokFSMCodes.forcing(codebooks, fsm: fsm, codes: isolatingCodes, trials: full ? 200 : 100, seed: 5) : nil
+let transplant = try TokFSMCodes.forcing(codebooks, fsm: fsm, codes: partitions.flatMap(\.codeOfEveryState), trials: full ? 200 : 100, seed: 5)
+if let isolatedForcing {
+    say(String(format: "forcing the codes that isolate a state (first-state partition): next state follows the forced state in %.0f%% of %d trials (%.0f%% without)",
+                 100 * isolatedForcing.followedTarget, isolatedForcing.trials, 100 * isolatedForcing.unforcedFollowedTarget))
+}
+say(String(format: "forcing every codebook's code for a state (its code read alone, a transplant): %.0f%% of %d trials (%.0f%% without)",
+             100 * transplant.followedTarget, transplant.trials, 100 * transplant.unforcedFollowedTarget))
 
 // The bar: quick mode — both models learn the machine (accuracy ≥ 0.8); full mode — the paper's
 // claims: codebooks cost at most 3 points of accuracy, ≥ 80% of states have a code of precision
@@ -275,7 +300,8 @@ say(ExperimentRunner.jsonLine([
     "tokens_per_second_codebooks": codebookReport.tokensPerSecond, "mean_dead_code_fraction": meanDead,
     "mean_reconstruction_mse": meanMSE, "first_transition_accuracy_plain": plainAccuracy.first,
     "first_transition_accuracy_codebooks": codebookAccuracy.first, "states_with_precise_code": coverage, "mean_state_code_precision": meanCodePrecision,
-    "mean_best_neuron_precision": meanNeuronPrecision, "forcing_followed": forcing?.followedTarget ?? 0,
+    "mean_best_neuron_precision": meanNeuronPrecision, "states_isolated_first_state": isolatedShare,
+    "forcing_isolating_codes_followed": isolatedForcing?.followedTarget ?? 0, "forcing_every_codebook_followed": transplant.followedTarget, "forcing_followed": forcing?.followedTarget ?? 0,
     "forcing_chance": forcing?.unforcedFollowedTarget ?? 0, "forcing_trials": Double(forcing?.trials ?? 0), "full": full ? 1 : 0,
 ]))
 if checks.contains(where: { !$0.1 }) { exit(1) }
