@@ -49,17 +49,10 @@ enum GGUFDecodeBenchmark {
         }
         var rows: [[Double]] = [], sequences = Set<String>()
         for _ in 0...reps {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-            process.arguments = ["gguf_decode_once"] + (weights == .dequantize ? ["--dequantize"] : [])
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            try process.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            let parts = String(decoding: data, as: UTF8.self).split(separator: "|")
+            let output = try Timing.runFreshProcess(["gguf_decode_once"] + (weights == .dequantize ? ["--dequantize"] : []))
+            let parts = output.split(separator: "|")
             let values = parts.first.map { $0.split(separator: " ").compactMap { Double($0) } } ?? []
-            guard process.terminationStatus == 0, values.count == 6, parts.count == 2 else { throw BenchmarkFailure(description: "gguf_decode_once failed") }
+            guard values.count == 6, parts.count == 2 else { throw BenchmarkFailure(description: "gguf_decode_once failed") }
             rows.append(values)
             sequences.insert(parts[1].trimmingCharacters(in: .whitespacesAndNewlines))
         }

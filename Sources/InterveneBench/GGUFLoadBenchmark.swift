@@ -29,16 +29,9 @@ enum GGUFLoadBenchmark {
         }
         var rows: [[Double]] = []
         for _ in 0...reps {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-            process.arguments = ["gguf_load_once"]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            try process.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            let values = String(decoding: data, as: UTF8.self).split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            guard process.terminationStatus == 0, values.count == 3 else { throw ModelError.invalidInput("gguf_load_once failed") }
+            let output = try Timing.runFreshProcess(["gguf_load_once"])
+            let values = output.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            guard values.count == 3 else { throw ModelError.invalidInput("gguf_load_once failed") }
             rows.append(values)
         }
         rows.removeFirst()

@@ -9,6 +9,27 @@ enum Timing {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 
+    /// Runs this benchmark binary again in a fresh process with `arguments` (and `environment`
+    /// added to this one's) and returns its standard output; throws naming `arguments` when it
+    /// exits with a failure status.
+    static func runFreshProcess(_ arguments: [String], environment: [String: String] = [:]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw BenchmarkFailure(description: "\(arguments.joined(separator: " ")) exited with status \(process.terminationStatus)")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// Median milliseconds of `reps` calls after `warmup` untimed calls.
     static func medianMilliseconds(warmup: Int = 2, reps: Int, _ body: () -> Void) -> Double {
         for _ in 0..<warmup { body() }

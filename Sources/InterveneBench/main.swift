@@ -8,7 +8,8 @@ let usage = """
 usage: intervene-bench WORKLOAD [--reps N] [--dequantize]
 workloads: engine, gpt2_forward, generation, mlp_das_epoch, boundless_step, import, gguf_load (GGUF_FILE=…),
            gguf_decode [--dequantize] (GGUF_FILE=…), quant_kernels (GGUF_FILE=…), codebook_train,
-           fingerprint [--dequantize] (GGUF_FILE=…), sae_gemms (SAE_SHAPE=B,d,L), serve_load (SERVE_TOKENS, SERVE_REQUESTS, SERVE_CLIENTS; needs the intervene binary)
+           fingerprint [--dequantize] (GGUF_FILE=…), sae_gemms (SAE_SHAPE=B,d,L), serve_load (SERVE_TOKENS, SERVE_REQUESTS, SERVE_CLIENTS; needs the intervene binary),
+           safetensors_load (SAFETENSORS_FILE=…, written to the temporary folder when unset)
 """
 
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -26,7 +27,7 @@ if let i = arguments.firstIndex(of: "--dequantize") {
     weights = .dequantize
     arguments.remove(at: i)
 }
-guard arguments.count == 1 else {
+guard arguments.count == 1 || (arguments.count == 2 && arguments[0] == "safetensors_load_once") else {
     FileHandle.standardError.write(Data("\(usage)\n".utf8))
     exit(2)
 }
@@ -49,6 +50,11 @@ do {
     case "codebook_train": emit(try CodebookTrainingBenchmark.run(reps: reps))
     case "sae_gemms": emit(try SAEGemmBenchmark.run(reps: reps))
     case "serve_load": emit(try ServeLoadBenchmark.run())
+    case "safetensors_load": emit(try SafeTensorsLoadBenchmark.run(reps: reps))
+    case "safetensors_load_once":
+        guard arguments.count == 2, ["mapped", "copied"].contains(arguments[1]),
+              let path = ProcessInfo.processInfo.environment["SAFETENSORS_FILE"] else { exit(2) }
+        print(try SafeTensorsLoadBenchmark.once(path: path, copying: arguments[1] == "copied").map { String($0) }.joined(separator: " "))
     case "gguf_load_once":
         guard let path = ProcessInfo.processInfo.environment["GGUF_FILE"] else { exit(2) }
         print(try GGUFLoadBenchmark.once(path: path).map { String($0) }.joined(separator: " "))

@@ -185,6 +185,27 @@ func Foundation_exp(_ x: Float) -> Float { Float(Foundation.exp(Double(x))) }
         #expect(!BufferCache.holds(bytes: bytes))
     }
 
+    /// Storage borrowed from a mapped safetensors file is never handed to the cache; the same
+    /// tensor copied into a buffer of its own is.
+    @Test func borrowedFilePagesNeverEnterTheCache() throws {
+        let shape = [331, 7], bytes = 331 * 7 * MemoryLayout<Float>.stride  // a size no other test allocates
+        let path = NSTemporaryDirectory() + "intervene-cache-\(UUID().uuidString).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try SafeTensorsWriter.write(["w": .float(Tensor.arange(shape[0] * shape[1]).reshaped(shape))], to: path)
+        BufferCache.purge()
+        do {
+            let mapped = try SafeTensorsFile(path: path).tensor("w")
+            #expect(mapped.borrowsMemory && mapped[330, 6] == Float(331 * 7 - 1))
+        }
+        #expect(!BufferCache.holds(bytes: bytes))
+        do {
+            let copied = try SafeTensorsFile(path: path).tensor("w", copying: true)
+            #expect(!copied.borrowsMemory && copied[330, 6] == Float(331 * 7 - 1))
+        }
+        #expect(BufferCache.holds(bytes: bytes))
+        BufferCache.purge()
+    }
+
     /// The cache keeps at most its capacity idle (128 MiB by default), a lower capacity evicts
     /// at once, and a purged large buffer leaves the process (its pages are its own).
     @Test func idleBytesStayWithinTheCapacityAndPurgesShrinkTheProcess() {

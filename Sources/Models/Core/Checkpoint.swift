@@ -3,14 +3,23 @@ import Tensors
 
 /// Weights of a model on disk: a single `model.safetensors`, or shards listed by
 /// `model.safetensors.index.json` (Hugging Face's `weight_map`), or any one safetensors file.
+///
+/// Float32 tensors are read in place from the memory-mapped files (see
+/// `SafeTensorsFile.tensor(_:copying:)`): a model loaded from them holds the file's pages, which
+/// the kernel can share and drop, rather than a private copy; the mapping lives as long as any
+/// weight does. `copyingWeights` gives every tensor a private copy instead.
 public final class Checkpoint {
     /// Files by tensor name.
     private let fileForName: [String: SafeTensorsFile]
     /// Where the weights came from.
     public let location: String
+    /// True when `tensor(_:)` copies Float32 data instead of reading it in place.
+    public let copiesWeights: Bool
 
-    /// Opens the weights in `folder` (or the safetensors file at that path).
-    public init(path: String) throws {
+    /// Opens the weights in `folder` (or the safetensors file at that path); with
+    /// `copyingWeights`, tensors are private copies rather than views of the mapped files.
+    public init(path: String, copyingWeights: Bool = false) throws {
+        copiesWeights = copyingWeights
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ModelError.missingWeights(folder: path, reason: "no such file or folder")
@@ -63,9 +72,9 @@ public final class Checkpoint {
     /// The shape of `name` from the header, without reading its data.
     public func shape(_ name: String) -> [Int]? { fileForName[name]?.entries[name]?.shape }
 
-    /// The tensor `name` as Float32.
+    /// The tensor `name` as Float32 (in place or copied, as `copiesWeights` says).
     public func tensor(_ name: String) throws -> Tensor {
         guard let file = fileForName[name] else { throw SafeTensorsError.missingTensor(name: name, path: location) }
-        return try file.tensor(name)
+        return try file.tensor(name, copying: copiesWeights)
     }
 }

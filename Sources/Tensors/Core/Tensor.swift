@@ -175,11 +175,16 @@ public struct Tensor: @unchecked Sendable {
         return storage.pointer[position]
     }
 
-    /// Gives mutable access to the contiguous elements, copying first if the storage is shared
-    /// or the layout is not contiguous. The autodiff node is kept (the optimizer's in-place
-    /// update relies on it); do not call it on a tensor whose history matters.
+    /// True when the values are read in place from a memory-mapped file (a Float32 tensor of a
+    /// safetensors or GGUF file) instead of living in a buffer of their own; the first in-place
+    /// write copies them out (`withUnsafeMutableElements`).
+    public var borrowsMemory: Bool { storage.isBorrowed }
+
+    /// Gives mutable access to the contiguous elements, copying first if the storage is shared,
+    /// borrowed from a mapped file or the layout is not contiguous. The autodiff node is kept (the
+    /// optimizer's in-place update relies on it); do not call it on a tensor whose history matters.
     public mutating func withUnsafeMutableElements<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
-        if !isContiguous || !isKnownUniquelyReferenced(&storage) || offset != 0 || storage.count != count {
+        if !isContiguous || !isKnownUniquelyReferenced(&storage) || storage.isBorrowed || offset != 0 || storage.count != count {
             var fresh = Tensor(uninitializedShape: shape)
             copyElements(into: fresh.storage.pointer)
             fresh.gradNode = gradNode

@@ -4,8 +4,15 @@ import CKernels
 ///
 /// Storage is shared between views (reshape, transpose, slices) and between copies of a `Tensor`
 /// value; a tensor that is about to be written checks `isKnownUniquelyReferenced` and copies
-/// first (copy-on-write). Storage may also borrow memory owned by someone else (a memory-mapped
-/// safetensors file); `owner` keeps that memory alive.
+/// first (copy-on-write).
+///
+/// Storage may instead borrow memory owned by someone else: the pages of a memory-mapped
+/// safetensors or GGUF file holding little-endian Float32 data. `owner` (the mapping) stays alive
+/// as long as any storage borrows from it, borrowed memory is never handed to the buffer cache,
+/// and it is never written: the first in-place write to a tensor over borrowed memory copies it
+/// into an owned buffer (`Tensor.withUnsafeMutableElements`), so two tensors read from the same
+/// bytes never see each other's updates and the file's pages stay clean and shared. (The mapping
+/// is private besides, so nothing could reach the file even if they were written.)
 ///
 /// Owned buffers come from `BufferCache`: the next activation or gradient of the same size
 /// reuses a freed buffer instead of asking the system for fresh memory.
@@ -16,6 +23,9 @@ public final class TensorStorage: @unchecked Sendable {
     public let count: Int
     /// Keeps borrowed memory alive; `nil` when this storage owns its buffer.
     let owner: AnyObject?
+
+    /// True when the memory belongs to `owner` (a mapped file) rather than to this storage.
+    public var isBorrowed: Bool { owner != nil }
 
     /// Allocates uninitialised storage for `count` elements.
     init(uninitializedCount count: Int) {

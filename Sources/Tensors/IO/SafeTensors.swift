@@ -55,7 +55,8 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
 }
 
 /// A safetensors file opened for reading: the header is parsed and validated up front, the data
-/// is memory-mapped, and Float32 tensors are returned without copying when aligned.
+/// is memory-mapped (privately: nothing written to the mapping reaches the file), and Float32
+/// tensors are read in place when aligned (`tensor(_:copying:)`).
 public final class SafeTensorsFile: @unchecked Sendable {
     /// One tensor's header entry.
     public struct Entry: Sendable, Equatable {
@@ -183,16 +184,28 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// True when the file has a tensor called `name`.
     public func contains(_ name: String) -> Bool { entries[name] != nil }
 
-    /// A floating-point tensor as Float32 (F16, BF16 and F64 are converted). F32 data that is
-    /// 4-byte aligned is shared with the mapping, not copied.
-    public func tensor(_ name: String) throws -> Tensor {
+    /// A floating-point tensor as Float32, read in place when it can be (`tensor(_:copying:)`).
+    public func tensor(_ name: String) throws -> Tensor { try tensor(name, copying: false) }
+
+    /// A floating-point tensor as Float32 (F16, BF16 and F64 are converted).
+    ///
+    /// F32 data is read in place, not copied, when it can be: on a little-endian host, when the
+    /// tensor's offset in the file (8 + header length + `begin`) is a multiple of 4 and the tensor
+    /// is not empty. Such a tensor borrows the file's pages (`Tensor.borrowsMemory`): it keeps the
+    /// mapping alive, costs no anonymous memory until something writes it, and its first in-place
+    /// write copies it out, so the file is never changed. `copying` forces a private copy (then
+    /// the file may be closed as soon as the tensors are read). Every other tensor is copied.
+    public func tensor(_ name: String, copying: Bool) throws -> Tensor {
         let e = try entry(name)
         guard e.dtype.isFloatingPoint else {
             throw SafeTensorsError.wrongKind(tensor: name, dtype: e.dtype.rawValue, expected: "a floating-point dtype (F32, F16, BF16, F64)")
         }
-        let source = bytes.pointer! + dataStart + e.begin
+        let fileOffset = dataStart + e.begin
+        let source = bytes.pointer! + fileOffset
         let n = e.shape.reduce(1, *)
-        if e.dtype == .f32 && Int(bitPattern: source) % 4 == 0 && n > 0 {
+        // The mapping (or in-memory copy) starts on a page (16-byte) boundary, so a file offset
+        // that is a multiple of 4 is a Float-aligned address.
+        if !copying && SafeTensorsFile.hostIsLittleEndian && e.dtype == .f32 && fileOffset % 4 == 0 && n > 0 {
             let storage = TensorStorage(borrowing: source.assumingMemoryBound(to: Float.self), count: n, owner: bytes)
             return Tensor(storage: storage, shape: e.shape, strides: Tensor.contiguousStrides(for: e.shape))
         }
@@ -201,19 +214,26 @@ public final class SafeTensorsFile: @unchecked Sendable {
         switch e.dtype {
         case .f32:
             UnsafeMutableRawPointer(dst).copyMemory(from: source, byteCount: n * 4)
+            if !SafeTensorsFile.hostIsLittleEndian {
+                for i in 0..<n { dst[i] = Float(bitPattern: UInt32(littleEndian: dst[i].bitPattern)) }
+            }
         case .f16, .bf16:
             let halves = UnsafeMutablePointer<UInt16>.allocate(capacity: Swift.max(n, 1))
             defer { halves.deallocate() }
             UnsafeMutableRawPointer(halves).copyMemory(from: source, byteCount: n * 2)
+            if !SafeTensorsFile.hostIsLittleEndian { for i in 0..<n { halves[i] = UInt16(littleEndian: halves[i]) } }
             if e.dtype == .f16 { ik_f16_to_f32(halves, dst, n) } else { ik_bf16_to_f32(halves, dst, n) }
         case .f64:
-            for i in 0..<n { dst[i] = Float(source.loadUnaligned(fromByteOffset: i * 8, as: Double.self)) }
+            for i in 0..<n { dst[i] = Float(Double(bitPattern: UInt64(littleEndian: source.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)))) }
         default:
             break
         }
         out.gradNode = nil
         return out
     }
+
+    /// True on little-endian hosts, where F32 data can be used as stored.
+    static var hostIsLittleEndian: Bool { 1.littleEndian == 1 }
 
     /// An integer tensor (I64, I32, I16, I8, U8, BOOL) as Int values.
     public func integers(_ name: String) throws -> IndexTensor {
@@ -222,9 +242,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
         let n = e.shape.reduce(1, *)
         var values = [Int](repeating: 0, count: n)
         switch e.dtype {
-        case .i64: for i in 0..<n { values[i] = Int(source.loadUnaligned(fromByteOffset: i * 8, as: Int64.self)) }
-        case .i32: for i in 0..<n { values[i] = Int(source.loadUnaligned(fromByteOffset: i * 4, as: Int32.self)) }
-        case .i16: for i in 0..<n { values[i] = Int(source.loadUnaligned(fromByteOffset: i * 2, as: Int16.self)) }
+        case .i64: for i in 0..<n { values[i] = Int(Int64(littleEndian: source.loadUnaligned(fromByteOffset: i * 8, as: Int64.self))) }
+        case .i32: for i in 0..<n { values[i] = Int(Int32(littleEndian: source.loadUnaligned(fromByteOffset: i * 4, as: Int32.self))) }
+        case .i16: for i in 0..<n { values[i] = Int(Int16(littleEndian: source.loadUnaligned(fromByteOffset: i * 2, as: Int16.self))) }
         case .i8: for i in 0..<n { values[i] = Int(source.load(fromByteOffset: i, as: Int8.self)) }
         case .u8, .bool: for i in 0..<n { values[i] = Int(source.load(fromByteOffset: i, as: UInt8.self)) }
         default:
