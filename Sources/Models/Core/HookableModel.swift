@@ -127,6 +127,10 @@ extension HookableModel {
 }
 
 /// A decoder that predicts the next token, with a key/value cache for generation.
+///
+/// Conforming promises causality: every activation at position p depends on tokens 0…p only
+/// (no attention to later keys). Clean source passes of `IntervenableModel` rely on it to run
+/// only the positions they read.
 public protocol CausalLanguageModel: HookableModel {
     /// Number of tokens in the vocabulary.
     var vocabularySize: Int { get }
