@@ -46,7 +46,7 @@ public struct LatentLogitLens: Equatable, Sendable {
         }
         guard (1...vocabulary).contains(n) else { throw SAEError.invalid(field: "tokens", value: "\(n)", allowed: "1...\(vocabulary) (the vocabulary)") }
         let parameters = model.parameterDictionary
-        guard let head = parameters[model.keyMap.outputHead + ".weight"]?.value else {
+        guard let head = parameters[model.keyMap.outputHead + ".weight"] else {
             throw SAEError.invalid(field: "model", value: "no \(model.keyMap.outputHead).weight", allowed: "a decoder with an output head")
         }
         let weight = parameters[model.keyMap.finalNorm + ".weight"]?.value
@@ -67,10 +67,13 @@ public struct LatentLogitLens: Equatable, Sendable {
                                    normalization: applied.isEmpty ? "none" : applied.joined(separator: " and "))
         lens.promotedIds.reserveCapacity(latents * n)
         var negated = [Float](repeating: 0, count: vocabulary)
-        let headT = head.transposed()
+        // A head kept quantized (GGUF) is multiplied block by block, never decoded whole.
+        let quantizedHead = head.quantized
+        let headT = quantizedHead == nil ? head.value.transposed() : nil
         for start in stride(from: 0, to: latents, by: chunk) {
             let rows = Swift.min(chunk, latents - start)
-            let logits = directions.narrowed(0, start: start, length: rows).matmul(headT).contiguous()
+            let block = directions.narrowed(0, start: start, length: rows)
+            let logits = (quantizedHead.map { block.linear(quantized: $0) } ?? block.matmul(headT!)).contiguous()
             logits.withUnsafeElements { all in
                 for r in 0..<rows {
                     let row = UnsafeBufferPointer(rebasing: all[(r * vocabulary)..<((r + 1) * vocabulary)])

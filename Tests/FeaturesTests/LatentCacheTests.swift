@@ -46,6 +46,29 @@ import Tensors
         #expect(lens.normalization == "rms_norm weight")
     }
 
+    /// A head kept in Q8_0 blocks is multiplied block by block: the same tokens as its dequantized
+    /// weights, logits equal to float32 rounding.
+    @Test func aQuantizedHeadGivesTheLensOfItsDequantizedWeights() throws {
+        let vocabulary = 64, width = 32
+        let model = try GPT2Family.model(GPT2Family.config(vocabularySize: vocabulary, positions: 8, width: width, layers: 1, heads: 2))
+        model.initializeRandomly(seed: 3, std: 0.3)
+        var g = RandomGenerator(seed: 7)
+        let blockBytes = GGMLType.q8_0.blockBytes
+        var bytes = (0..<(vocabulary * blockBytes)).map { _ in UInt8(truncatingIfNeeded: g.next()) }
+        let scale = Float16(0.01).bitPattern
+        for b in 0..<vocabulary { bytes[b * blockBytes] = UInt8(scale & 0xff); bytes[b * blockBytes + 1] = UInt8(scale >> 8) }
+        let matrix = try bytes.withUnsafeBytes { try QuantizedMatrix(type: .q8_0, rows: vocabulary, columns: width, bytes: $0) }
+        let head = try #require(model.parameterDictionary[model.keyMap.outputHead + ".weight"])
+        head.assign(quantized: matrix)
+        let decoder = Tensor.randomNormal([5, width], seed: 21)
+        let quantized = try LatentLogitLens.compute(decoder: decoder, model: model, count: 6, chunk: 2)
+        head.assign(matrix.dequantized())
+        let dequantized = try LatentLogitLens.compute(decoder: decoder, model: model, count: 6, chunk: 2)
+        #expect(quantized.promotedIds == dequantized.promotedIds && quantized.suppressedIds == dequantized.suppressedIds)
+        let logits = zip(quantized.promotedLogits + quantized.suppressedLogits, dequantized.promotedLogits + dequantized.suppressedLogits)
+        #expect(logits.allSatisfy { abs($0 - $1) <= 1e-5 * Swift.max(1, abs($1)) })
+    }
+
     @Test func aDecoderOfAnotherWidthIsRefused() throws {
         #expect(throws: SAEError.self) { try LatentLogitLens.compute(decoder: Tensor.ones([3, 64]), model: tinyGPT2(), count: 2) }
         #expect(throws: SAEError.invalid(field: "tokens", value: "41", allowed: "1...40 (the vocabulary)")) {

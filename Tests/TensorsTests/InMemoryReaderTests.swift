@@ -23,6 +23,20 @@ import Testing
         #expect(try outlived.tensor("w").scalars == t.scalars)
     }
 
+    /// The payload is little-endian whatever the host: 1.0 as F32 is 00 00 80 3F, as F16 00 3C;
+    /// -2 as I64 is FE FF … FF.
+    @Test func safetensorsPayloadsAreLittleEndian() throws {
+        let one = Tensor(shape: [1], values: [1])
+        func payload(_ item: SafeTensorsWriter.Item) -> [UInt8] {
+            let encoded = SafeTensorsWriter.encode(["x": item])
+            let headerLength = encoded.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+            return Array(encoded[(8 + headerLength)...])
+        }
+        #expect(payload(.float(one)) == [0x00, 0x00, 0x80, 0x3F])
+        #expect(payload(.float16(one)) == [0x00, 0x3C])
+        #expect(payload(.int64(IndexTensor(shape: [1], values: [-2]))) == [0xFE] + [UInt8](repeating: 0xFF, count: 7))
+    }
+
     @Test func ggufFromBytesMatchesTheFile() throws {
         var w = try GGUFWriter()
         w.set("general.architecture", .string("none"))

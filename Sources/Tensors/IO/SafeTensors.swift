@@ -292,20 +292,32 @@ public enum SafeTensorsWriter {
         return out
     }
 
+    /// The item's dtype, shape and little-endian payload (whatever the host's byte order).
     static func bytes(of item: Item) -> (String, [Int], [UInt8]) {
         switch item {
         case .float(let t):
-            let values = t.scalars
-            return ("F32", t.shape, values.withUnsafeBytes { Array($0) })
+            #if _endian(little)
+            return ("F32", t.shape, t.scalars.withUnsafeBytes { Array($0) })
+            #else
+            return ("F32", t.shape, littleEndianBytes(t.scalars.map(\.bitPattern)))
+            #endif
         case .float16(let t):
             let values = t.scalars
             var halves = [UInt16](repeating: 0, count: values.count)
             ik_f32_to_f16(values, &halves, values.count)
-            return ("F16", t.shape, halves.withUnsafeBytes { Array($0) })
+            return ("F16", t.shape, littleEndianBytes(halves))
         case .int64(let t):
-            let values = t.values.map { Int64($0) }
-            return ("I64", t.shape, values.withUnsafeBytes { Array($0) })
+            return ("I64", t.shape, littleEndianBytes(t.values.map { Int64($0) }))
         }
+    }
+
+    /// The values' bytes, least significant first.
+    static func littleEndianBytes<T: FixedWidthInteger>(_ values: [T]) -> [UInt8] {
+        #if _endian(little)
+        return values.withUnsafeBytes { Array($0) }
+        #else
+        return values.map(\.littleEndian).withUnsafeBytes { Array($0) }
+        #endif
     }
 
     /// Writes `items` to `path` (replacing any file there).
