@@ -5,7 +5,8 @@ import Tensors
 
 /// The `gpt2_forward` workload: GPT-2 small (random init), batch 8 × 64 tokens; plain forward,
 /// one interchange intervention at layer 6 block_output position 10 (source + base forward),
-/// run-with-cache of all 12 block outputs, and KV-cache greedy generation.
+/// run-with-cache of all 12 block outputs, and KV-cache greedy generation; next to the plain pass,
+/// its weight products alone (the sgemm rate of the same run).
 enum GPT2ForwardBenchmark {
     static func run(reps: Int) throws -> [String: Any] {
         let model = try GPT2Family.model(GPT2Family.small)
@@ -40,17 +41,22 @@ enum GPT2ForwardBenchmark {
                 throw BenchmarkFailure(description: "cached block output differs from the hidden state")
             }
         }
+        let products = try WeightProducts(model, rows: batch * length)
         let times = try Tensor.withoutGradients {
             try timedInterleaved(reps: reps, [
                 { _ = try model(.tokens(base)) },
                 { _ = try intervenable.forward(base: .tokens(base), sources: [.tokens(source)], unitLocations: locations) },
                 { _ = try model.runWithCache(.tokens(base), sites: allBlocks) },
+                { products.run() },
             ])
         }
         memory["after_passes"] = rounded(Timing.currentRSSMiB(), 1)
         memory["idle_cache_after_passes"] = rounded(Double(BufferCache.idleBytes) / 1_048_576, 1)
         memory["peak_after_passes"] = rounded(Timing.peakRSSMiB(), 1)
-        let plainMs = times[0], intervenedMs = times[1], cacheMs = times[2]
+        let plainMs = times[0], intervenedMs = times[1], cacheMs = times[2], productsMs = times[3]
+        // Multiply-adds × 2: the weight products, plus QKᵀ and AV over every (example, head).
+        let attentionGFLOP = Double(12 * batch * 12 * 2 * 2 * length * length * 64) / 1e9
+        let forwardGFLOP = products.gflop + attentionGFLOP
         // KV-cache greedy generation: one prompt of 16 tokens, 64 new tokens.
         let prompt = IndexTensor(shape: [1, 16], values: Array(base.values.prefix(16)))
         let newTokens = 64
@@ -70,7 +76,11 @@ enum GPT2ForwardBenchmark {
             "generation_new_tokens": newTokens, "generation_ms": rounded(generationMs, 1),
             "generation_tokens_per_s": rounded(Double(newTokens) / (generationMs / 1000), 1),
             "peak_rss_mib": rounded(Timing.peakRSSMiB(), 1), "memory_mib": memory,
-            "method": "medians of round-robin rounds (plain, intervened, run-with-cache) after 2 warm-up rounds; no gradients",
+            "forward_gflop": rounded(forwardGFLOP, 2), "plain_gflops": rounded(forwardGFLOP / (plainMs / 1000), 1),
+            "weight_products_gflop": rounded(products.gflop, 2), "weight_products_ms": rounded(productsMs, 2),
+            "weight_products_gflops": rounded(products.gflop / (productsMs / 1000), 1),
+            "weight_products_share_of_plain_pct": rounded(100 * productsMs / plainMs, 1),
+            "method": "medians of round-robin rounds (plain, intervened, run-with-cache, the plain pass's 49 weight products alone) after 2 warm-up rounds; no gradients",
         ]
     }
 
@@ -100,5 +110,43 @@ enum GPT2ForwardBenchmark {
         let result = Timing.interleavedMedians(warmup: 2, reps: reps, wrapped)
         if let failure { throw failure }
         return result
+    }
+}
+
+/// The plain pass's matrix products by the model's weights, alone: per layer x·W_qkv, x·W_o,
+/// x·W_up (x: rows × 768) and h·W_down (h: rows × 3072), then x·W_Eᵀ for the logits — the same
+/// shapes, weights and BLAS calls as the forward, without anything between them.
+struct WeightProducts {
+    let narrow: Tensor, wide: Tensor
+    let layers: [(qkv: Tensor, output: Tensor, up: Tensor, down: Tensor)]
+    let unembeddingT: Tensor
+    let gflop: Double
+
+    init(_ model: DecoderModel, rows: Int) throws {
+        let parameters = model.parameterDictionary
+        func weight(_ name: String) throws -> Tensor {
+            guard let p = parameters[name] else { throw BenchmarkFailure(description: "no parameter \(name)") }
+            return p.value
+        }
+        layers = try (0..<model.config.layers).map { l in
+            let prefix = "transformer.h.\(l)."
+            return (try weight(prefix + "attn.c_attn.weight"), try weight(prefix + "attn.c_proj.weight"),
+                    try weight(prefix + "mlp.c_fc.weight"), try weight(prefix + "mlp.c_proj.weight"))
+        }
+        unembeddingT = try weight("transformer.wte.weight").transposed()
+        narrow = Tensor.randomNormal([rows, model.config.width], seed: 5)
+        wide = Tensor.randomNormal([rows, layers[0].up.shape[1]], seed: 6)
+        let perRow = layers.reduce(0) { $0 + $1.qkv.count + $1.output.count + $1.up.count + $1.down.count } + unembeddingT.count
+        gflop = 2 * Double(rows) * Double(perRow) / 1e9
+    }
+
+    func run() {
+        for layer in layers {
+            _ = narrow.matmul(layer.qkv)
+            _ = narrow.matmul(layer.output)
+            _ = narrow.matmul(layer.up)
+            _ = wide.matmul(layer.down)
+        }
+        _ = narrow.matmul(unembeddingT)
     }
 }
