@@ -114,8 +114,9 @@ enum GPT2ForwardBenchmark {
 }
 
 /// The plain pass's matrix products by the model's weights, alone: per layer x·W_qkv, x·W_o,
-/// x·W_up (x: rows × 768) and h·W_down (h: rows × 3072), then x·W_Eᵀ for the logits — the same
-/// shapes, weights and BLAS calls as the forward, without anything between them.
+/// x·W_up (x: rows × 768) and h·W_down (h: rows × 3072), then x·W_Eᵀ for the logits — the
+/// forward's shapes and weights through the same sgemm (its layers also add their bias, as β = 1 on
+/// a bias-filled output), with nothing between them.
 struct WeightProducts {
     let narrow: Tensor, wide: Tensor
     let layers: [(qkv: Tensor, output: Tensor, up: Tensor, down: Tensor)]
