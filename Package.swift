@@ -62,11 +62,11 @@ let package = Package(
                           path: "Tutorials/08-SparseAutoencoders", exclude: ["README.md"]),
         .executableTarget(name: "09-Attribution", dependencies: ["CausalAbstraction", "Features", "Intervene", "Models", "Tensors"],
                           path: "Tutorials/09-Attribution", exclude: ["README.md"]),
-        // The `intervene` binary run as a process, shared by the command-line tests.
-        .target(name: "InterveneTestSupport", path: "Tests/Support"),
+        // Shared by the test targets: the `intervene` binary run as a process, random quantized matrices.
+        .target(name: "InterveneTestSupport", dependencies: ["Tensors"], path: "Tests/Support"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensors"]),
-        .testTarget(name: "InterveneTests", dependencies: ["Intervene", "Models", "Tensors"]),
+        .testTarget(name: "InterveneTests", dependencies: ["InterveneTestSupport", "Intervene", "Models", "Tensors"]),
         .testTarget(name: "CausalAbstractionTests", dependencies: ["CausalAbstraction", "Intervene", "Models", "Tensors"]),
         .testTarget(name: "FeaturesTests", dependencies: ["InterveneTestSupport", "Features", "Intervene", "Models", "Tensors"]),
         .testTarget(name: "GoldenTests", dependencies: ["Features", "Intervene", "Models", "Tensors"]),

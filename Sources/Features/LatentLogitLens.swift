@@ -68,12 +68,16 @@ public struct LatentLogitLens: Equatable, Sendable {
         lens.promotedIds.reserveCapacity(latents * n)
         var negated = [Float](repeating: 0, count: vocabulary)
         // A head kept quantized (GGUF) is multiplied block by block, never decoded whole.
-        let quantizedHead = head.quantized
-        let headT = quantizedHead == nil ? head.value.transposed() : nil
+        let unembed: (Tensor) -> Tensor
+        if let quantized = head.quantized {
+            unembed = { $0.linear(quantized: quantized) }
+        } else {
+            let headT = head.value.transposed()
+            unembed = { $0.matmul(headT) }
+        }
         for start in stride(from: 0, to: latents, by: chunk) {
             let rows = Swift.min(chunk, latents - start)
-            let block = directions.narrowed(0, start: start, length: rows)
-            let logits = (quantizedHead.map { block.linear(quantized: $0) } ?? block.matmul(headT!)).contiguous()
+            let logits = unembed(directions.narrowed(0, start: start, length: rows)).contiguous()
             logits.withUnsafeElements { all in
                 for r in 0..<rows {
                     let row = UnsafeBufferPointer(rebasing: all[(r * vocabulary)..<((r + 1) * vocabulary)])

@@ -1,4 +1,5 @@
 import Foundation
+import InterveneTestSupport
 import Testing
 @testable import Features
 import Intervene
@@ -52,12 +53,7 @@ import Tensors
         let vocabulary = 64, width = 32
         let model = try GPT2Family.model(GPT2Family.config(vocabularySize: vocabulary, positions: 8, width: width, layers: 1, heads: 2))
         model.initializeRandomly(seed: 3, std: 0.3)
-        var g = RandomGenerator(seed: 7)
-        let blockBytes = GGMLType.q8_0.blockBytes
-        var bytes = (0..<(vocabulary * blockBytes)).map { _ in UInt8(truncatingIfNeeded: g.next()) }
-        let scale = Float16(0.01).bitPattern
-        for b in 0..<vocabulary { bytes[b * blockBytes] = UInt8(scale & 0xff); bytes[b * blockBytes + 1] = UInt8(scale >> 8) }
-        let matrix = try bytes.withUnsafeBytes { try QuantizedMatrix(type: .q8_0, rows: vocabulary, columns: width, bytes: $0) }
+        let matrix = try randomQ8_0Matrix(rows: vocabulary, columns: width, seed: 7)
         let head = try #require(model.parameterDictionary[model.keyMap.outputHead + ".weight"])
         head.assign(quantized: matrix)
         let decoder = Tensor.randomNormal([5, width], seed: 21)

@@ -1,3 +1,4 @@
+import InterveneTestSupport
 import Testing
 import Intervene
 import Models
@@ -13,16 +14,9 @@ import Tensors
         let rows = 4099, columns = 32
         let model = try GPT2Family.model(GPT2Family.config(vocabularySize: rows, positions: 8, width: columns, layers: 1, heads: 2))
         model.initializeRandomly(seed: 3, std: 0.3)
-        var g = RandomGenerator(seed: 7)
-        let blockBytes = GGMLType.q8_0.blockBytes
-        var bytes = (0..<(rows * blockBytes)).map { _ in UInt8(truncatingIfNeeded: g.next()) }
-        let scale = Float16(0.01).bitPattern
-        for b in 0..<rows {
-            bytes[b * blockBytes] = UInt8(scale & 0xff)
-            bytes[b * blockBytes + 1] = UInt8(scale >> 8)
+        let matrix = try randomQ8_0Matrix(rows: rows, columns: columns, seed: 7) { bytes in
+            bytes[(rows - 1) * GGMLType.q8_0.blockBytes + 2] ^= flip
         }
-        bytes[(rows - 1) * blockBytes + 2] ^= flip
-        let matrix = try bytes.withUnsafeBytes { try QuantizedMatrix(type: .q8_0, rows: rows, columns: columns, bytes: $0) }
         let embedding = try #require(model.parameterDictionary["transformer.wte.weight"])
         embedding.assign(quantized: matrix)
         return (model, embedding)
